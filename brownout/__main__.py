@@ -1,0 +1,3 @@
+from brownout.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Faults on the embedded sandbox: the same failure modes, applied to local processes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from brownout.experiments.spec.faults.common import FaultBase, Selection
+from brownout.experiments.spec.units import Duration, Size
+
+__all__ = ["SandboxGpuOom", "SandboxRegionDown", "SandboxReplicaKill", "SandboxSlowEmbeddings"]
+
+
+class SandboxReplicaKill(FaultBase):
+    """Kill LLM replica processes (like a pod kill); the supervisor restarts them after the cold start."""
+
+    kind: Literal["sandbox.replica-kill"]
+    region: str | None = Field(None, description="Only replicas of this region; any region when absent.")
+    select: Selection = Field(default_factory=Selection, description="How many replicas to kill.")
+    signal: Literal["SIGKILL", "SIGTERM"] = Field("SIGKILL", description="Signal sent to the replica process.")
+
+
+class SandboxGpuOom(FaultBase):
+    """Shrink replicas' simulated GPU memory so they answer CUDA OOM errors (or crash)."""
+
+    kind: Literal["sandbox.gpu-oom"]
+    region: str | None = Field(None, description="Only replicas of this region.")
+    select: Selection = Field(default_factory=Selection, description="How many replicas.")
+    gpu_memory: Size = Field(512 * 2**20, description="Simulated GPU memory left while the fault is active.")
+
+
+class SandboxRegionDown(FaultBase):
+    """Take every replica of one region down (a regional outage) while the gateway stays up."""
+
+    kind: Literal["sandbox.region-down"]
+    region: str = Field(..., description="Region to take down.")
+
+
+class SandboxSlowEmbeddings(FaultBase):
+    """Add latency to every embedding request (a saturated embedding GPU)."""
+
+    kind: Literal["sandbox.slow-embeddings"]
+    latency: Duration = Field(..., description="Added latency per request.")
+    jitter: Duration = Field(0.0, description="Random +/- jitter on the added latency.")

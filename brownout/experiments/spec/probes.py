@@ -1,0 +1,109 @@
+"""Synthetic probes: small checks run on their own interval, outside the load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from brownout.experiments.spec.base import Name, StrictModel
+from brownout.experiments.spec.units import Duration
+
+__all__ = [
+    "ChatProbe",
+    "ContentCheck",
+    "EmbeddingsProbe",
+    "HttpProbe",
+    "KubernetesProbe",
+    "Probe",
+    "PrometheusProbe",
+    "RagProbe",
+]
+
+
+class ContentCheck(StrictModel):
+    """Exactly one way of judging an answer's text."""
+
+    contains: str | None = Field(None, description="The answer contains this text (case-insensitive).")
+    regex: str | None = Field(None, description="The answer matches this regular expression.")
+    equals: str | None = Field(None, description="The answer equals this text after trimming.")
+    json_schema: dict | None = Field(None, description="The answer parses as JSON and validates against this schema.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ContentCheck":
+        given = [k for k in ("contains", "regex", "equals", "json_schema") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("set exactly one of contains, regex, equals, json_schema")
+        return self
+
+
+class _ProbeBase(StrictModel):
+    name: Name = Field(..., description="Unique probe name.")
+    interval: Duration = Field(2.0, description="Time between two runs of the probe.")
+    timeout: Duration = Field(5.0, description="Timeout of one run.")
+
+
+class ChatProbe(_ProbeBase):
+    """A canary prompt whose answer must pass a content check (catches 200-OK-but-wrong)."""
+
+    kind: Literal["chat"]
+    prompt: str = Field(..., min_length=1, description="Canary prompt.")
+    expect: ContentCheck = Field(..., description="What the answer must contain.")
+    max_tokens: int = Field(32, ge=1, description="max_tokens of the canary request.")
+    latency_budget: Duration | None = Field(None, description="Fail the probe when slower than this.")
+
+
+class EmbeddingsProbe(_ProbeBase):
+    """Embeds a text and checks dimension and similarity to a reference."""
+
+    kind: Literal["embeddings"]
+    text: str = Field(..., min_length=1)
+    dimension: int | None = Field(None, ge=1, description="Expected vector length.")
+    reference_text: str | None = Field(None, description="Text whose embedding the answer must be similar to.")
+    min_similarity: float = Field(0.9, ge=-1, le=1, description="Minimum cosine similarity to the reference.")
+
+
+class RagProbe(_ProbeBase):
+    """Asks the RAG endpoint and checks the sources or the answer."""
+
+    kind: Literal["rag"]
+    question: str = Field(..., min_length=1)
+    path: str = Field("/v1/rag", description="RAG endpoint path.")
+    expect_source: str | None = Field(None, description="A document id that must be among the sources.")
+    expect: ContentCheck | None = Field(None, description="Check on the answer text.")
+
+
+class HttpProbe(_ProbeBase):
+    """A plain HTTP check (health endpoints)."""
+
+    kind: Literal["http"]
+    path: str = Field("/health", description="Path on the target, or a full http:// URL on loopback/cluster.")
+    status: int = Field(200, ge=100, le=599, description="Expected status code.")
+    body_contains: str | None = Field(None)
+    latency_budget: Duration | None = Field(None)
+
+
+class PrometheusProbe(_ProbeBase):
+    """A PromQL instant query compared with a threshold."""
+
+    kind: Literal["prometheus"]
+    url: str = Field(..., pattern=r"^https?://", description="Prometheus base URL.")
+    query: str = Field(..., min_length=1, description="PromQL instant query.")
+    op: Literal["<", "<=", ">", ">=", "=="] = Field(..., description="Comparison against threshold.")
+    threshold: float
+
+
+class KubernetesProbe(_ProbeBase):
+    """Ready replicas of a workload at least `min_ready`."""
+
+    kind: Literal["kubernetes"]
+    context: str | None = Field(None, description="kubeconfig context; in-cluster config when absent.")
+    namespace: str = Field("default")
+    workload: str = Field(..., description="'deployment/NAME' or 'statefulset/NAME'.", pattern=r"^(deployment|statefulset)/.+")
+    min_ready: int = Field(1, ge=0)
+
+
+Probe = Annotated[
+    ChatProbe | EmbeddingsProbe | RagProbe | HttpProbe | PrometheusProbe | KubernetesProbe,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,145 @@
+"""One request, one record: the contract between the load generator and scoring.
+
+Every time mark is on the *run clock*: seconds since the Unix epoch, computed in
+each process as `wall_anchor + (time.monotonic() - mono_anchor)` with one anchor
+per process. Intervals between marks therefore have monotonic precision, and
+records from several processes (and the runner's fault timeline) share one axis.
+Definitions: shared/metrics.md.
+
+Records are appended to JSON-lines files as they complete (bounded memory for
+hour-long runs) and loaded into one pandas frame for scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import IO, Iterable, Literal
+
+__all__ = [
+    "ERROR_CLASSES",
+    "Outcome",
+    "RecordWriter",
+    "RequestRecord",
+    "RunClock",
+    "TokenSource",
+    "load_records",
+]
+
+Outcome = Literal["ok", "degraded", "failed"]
+TokenSource = Literal["usage", "tokenizer", "chunks", "none"]
+
+ERROR_CLASSES = (
+    "connect_refused",   # TCP connection refused
+    "connect_timeout",   # no TCP connection within the timeout
+    "connection_reset",  # reset before or during the response
+    "timeout",           # no complete response within the request timeout
+    "http_4xx",          # 4xx other than 429
+    "throttled",         # 429 (counted apart: throttle_rate)
+    "http_5xx",          # 5xx
+    "stream_cut",        # stream ended before [DONE]
+    "malformed_sse",     # unparseable event or JSON
+    "error_body",        # 200 with an error object in the body
+    "empty_completion",  # completed with no generated content
+    "dropped",           # never sent: the in-flight cap was full at t_sched
+    "client_error",      # anything else, with the exception text in `error`
+)
+
+
+class RunClock:
+    """Monotonic intervals, wall-clock placement: `now()` is epoch seconds that never jump."""
+
+    def __init__(self) -> None:
+        self._wall = time.time()
+        self._mono = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall + (time.monotonic() - self._mono)
+
+    def from_monotonic(self, mono: float) -> float:
+        return self._wall + (mono - self._mono)
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """Everything measured about one request. Marks are run-clock seconds (see module doc)."""
+
+    request_id: str
+    kind: str                       # chat | completions | embeddings | rag
+    worker: str                     # worker id that sent it
+    t_sched: float | None           # open-loop schedule time; None in closed loop
+    t_send: float | None            # None when dropped before sending
+    t_headers: float | None = None
+    t_first: float | None = None    # first content-carrying event
+    t_last: float | None = None     # last content-carrying event
+    t_end: float | None = None      # stream closed / response complete
+    itl: list[float] = field(default_factory=list)  # gaps between content events, seconds
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    token_source: TokenSource = "none"
+    status: int | None = None       # HTTP status
+    outcome: Outcome = "failed"
+    error_class: str | None = None  # one of ERROR_CLASSES when failed
+    error: str | None = None        # short human text
+    degraded_reason: str | None = None
+    model: str | None = None        # model that served it (from the response)
+    region: str | None = None       # region that served it, when the target tells
+    session: str | None = None      # multi-turn session id
+
+    @property
+    def ttft(self) -> float | None:
+        return None if self.t_first is None or self.t_send is None else self.t_first - self.t_send
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+_COLUMNS = [f.name for f in fields(RequestRecord)]
+
+
+class RecordWriter:
+    """Appends records to a JSON-lines file, flushing each line so a crash loses at most one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        self.count = 0
+
+    def write(self, record: RequestRecord) -> None:
+        self._file.write(record.to_json() + "\n")
+        self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_records(paths: Iterable[Path]):
+    """Load JSON-lines record files into one pandas DataFrame with every record column.
+
+    A truncated last line (a worker killed mid-write) is skipped, not fatal.
+    """
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        with Path(path).open(encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    return frame

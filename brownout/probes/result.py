@@ -1,0 +1,22 @@
+"""One probe run's outcome: the contract between probes, guards, scoring and reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["ProbeResult"]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    probe: str          # probe name from the spec
+    kind: str           # chat | embeddings | rag | http | prometheus | kubernetes
+    t: float            # run-clock seconds when the run started
+    ok: bool
+    latency: float | None  # seconds; None when it never got an answer
+    reason: str         # "ok", or why it failed: "content check: ...", "timeout after 5s", ...
+    value: float | None = None  # measured value where one exists (PromQL result, similarity, ready replicas)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,97 @@
+"""Small process and socket helpers shared by the sandbox, the proxies and the runner.
+
+The rule they serve: nothing brownout starts may outlive it. Children ask the
+kernel to kill them when their parent dies (PR_SET_PDEATHSIG), and also watch
+their parent's pid, because PDEATHSIG fires on the death of the parent *thread*.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import threading
+import time
+from typing import Iterable
+
+__all__ = ["die_with_parent", "free_port", "pid_alive", "terminate", "wait_port"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the caller binds it soon after)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGTERM) -> None:
+    """Arrange for this process to get `sig` when its parent dies.
+
+    Uses prctl on Linux, plus a watcher thread that polls the parent pid (works
+    everywhere, and covers a parent that dies before prctl is called).
+    """
+    expected = parent_pid if parent_pid is not None else os.getppid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig)
+    except OSError:
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != expected:
+                os.kill(os.getpid(), sig)
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def terminate(pids: Iterable[int], grace: float = 5.0) -> list[int]:
+    """SIGTERM the pids, wait up to `grace` seconds, SIGKILL survivors. Returns pids that were alive."""
+    alive = [p for p in pids if pid_alive(p)]
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(pid_alive(p) for p in alive):
+        time.sleep(0.05)
+    for pid in alive:
+        if pid_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    return alive
+
+
+def wait_port(host: str, port: int, timeout: float) -> bool:
+    """Wait until a TCP connect to host:port succeeds; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
