@@ -99,6 +99,15 @@ class FaultDriver(ABC):
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
         """Undo the fault using only the handle. Idempotent; safe after a partial inject."""
 
+    @classmethod
+    def wait_ready(cls, handle: FaultHandle, timeout: float) -> float | None:
+        """Epoch time when what the fault hit is ready again (the recovery event).
+
+        None when it did not become ready within `timeout`, or when this kind
+        cannot tell (the default).
+        """
+        return None
+
     def describe(self) -> str:
         """One line for logs and reports."""
         return f"{self.kind} '{self.spec.name}'"

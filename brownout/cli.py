@@ -1,0 +1,207 @@
+"""The `brownout` command. Every error class maps to an exit code here, and only here.
+
+Exit codes (also in the README):
+    0   passed: every SLO held
+    1   SLOs failed (the system did not degrade gracefully enough)
+    2   invalid input: the experiment file or the command line is wrong
+    3   aborted: a stop condition fired; faults were rolled back
+    4   target not steady: the steady-state hypothesis failed; nothing was injected
+    5   harness or environment error (target unreachable, sandbox or proxy failed, rollback failed)
+    130 / 143  interrupted by SIGINT / SIGTERM after rolling back
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from brownout import __version__
+from brownout.errors import BrownoutError, SpecError, SpecErrors
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_CODES = {
+    "passed": 0,
+    "failed": 1,
+    "invalid": 2,
+    "aborted": 3,
+    "not_steady": 4,
+    "error": 5,
+    "dry_run": 0,
+}
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _print_spec_errors(errors: Sequence[SpecError]) -> None:
+    for error in errors:
+        _err(f"error: {error}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from brownout.experiments.loading import validate_paths
+
+    results = validate_paths([Path(p) for p in args.paths])
+    bad = 0
+    for path, errors in results:
+        if errors:
+            bad += 1
+            _print_spec_errors(errors)
+        else:
+            print(f"ok: {path}")
+    total_errors = sum(len(e) for _, e in results)
+    if bad:
+        _err(f"{bad} of {len(results)} file(s) invalid, {total_errors} error(s)")
+        return EXIT_CODES["invalid"]
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from brownout.experiments.loading import experiment_json_schema
+
+    print(json.dumps(experiment_json_schema(), indent=2))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from brownout.experiments.loading import load_experiment
+    from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
+
+    try:
+        loaded = load_experiment(Path(args.file))
+    except SpecErrors as exc:
+        _print_spec_errors(exc.errors)
+        return EXIT_CODES["invalid"]
+    except SpecError as exc:
+        _print_spec_errors([exc])
+        return EXIT_CODES["invalid"]
+    options = RunOptions(
+        out_dir=Path(args.out) if args.out else None,
+        dry_run=args.dry_run,
+        quiet=args.quiet,
+        workers=args.workers,
+    )
+    outcome = run_experiment(loaded, options)
+    if outcome.status is RunStatus.DRY_RUN:
+        print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
+        for res in outcome.resolutions:
+            print(f"  fault '{res.fault}' ({res.kind}): {res.action} [{len(res.targets)} of {res.candidates} matching]")
+            for target in res.targets:
+                print(f"    - {target.kind} {target.name} {json.dumps(target.detail)}")
+        return 0
+    print(f"verdict: {outcome.status.value}" + (f" ({outcome.message})" if outcome.message else ""))
+    for kind, path in outcome.outputs.items():
+        print(f"{kind}: {path}")
+    if outcome.status is RunStatus.INTERRUPTED:
+        return 128 + (outcome.signum or 2)
+    return EXIT_CODES[outcome.status.value]
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from brownout.experiments.rollback import recover_stale
+
+    reports = recover_stale(log=_err)
+    if not reports:
+        print("nothing to recover: no journal of a dead run shows an open fault or process")
+        return 0
+    failed = 0
+    for report in reports:
+        for undo in report.undone:
+            state = "undone" if undo.ok else f"FAILED after {undo.attempts} attempt(s): {undo.error}"
+            print(f"{report.run_id}: fault '{undo.fault}' ({undo.kind}) {state}")
+            failed += not undo.ok
+        for name, pids in report.stopped.items():
+            print(f"{report.run_id}: stopped {name}" + (f" (pids {pids})" if pids else " (already gone)"))
+    return EXIT_CODES["error"] if failed else 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from brownout.sandbox import SandboxConfig, find_running, start_sandbox, stop_from_state_file
+
+    workdir = Path(args.workdir)
+    if args.action == "up":
+        running = find_running(workdir)
+        if running is not None:
+            print(f"sandbox already running: gateway {running.gateway_url}, control {running.control_url}")
+            return 0
+        handle = start_sandbox(SandboxConfig(profile=args.profile), workdir, detach=True)
+        print(f"sandbox up: gateway {handle.gateway_url}, control {handle.control_url} (pid {handle.supervisor_pid})")
+        return 0
+    if args.action == "down":
+        stopped = stop_from_state_file(workdir)
+        print("sandbox stopped" if stopped else "no sandbox running")
+        return 0
+    running = find_running(workdir)
+    if running is None:
+        print("no sandbox running")
+        return 1
+    print(json.dumps(running.state(), indent=2))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from brownout.loadgen import run_worker
+
+    host, _, port = args.master.rpartition(":")
+    if not host or not port.isdigit():
+        _err(f"error: --master must be HOST:PORT, got '{args.master}'")
+        return EXIT_CODES["invalid"]
+    return run_worker(host, int(port))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brownout", description="Chaos and resilience testing for AI inference systems.")
+    parser.add_argument("--version", action="version", version=f"brownout {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run an experiment")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="resolve and print what each fault would hit; inject nothing")
+    p.add_argument("--out", help="output folder (default results/<run-id>)")
+    p.add_argument("--workers", type=int, help="local load worker processes (overrides load.workers)")
+    p.add_argument("--quiet", action="store_true", help="no live progress lines (CI logs)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check experiment files without touching anything")
+    p.add_argument("paths", nargs="+", help="files or folders")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the experiment JSON Schema")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("recover", help="undo what crashed runs left applied or running")
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("sandbox", help="start, stop or inspect the embedded sandbox by hand")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--workdir", default=".brownout/sandbox")
+    p.add_argument("--profile", choices=["resilient", "fragile"], default="resilient")
+    p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("worker", help="join a distributed run as a load worker")
+    p.add_argument("--master", required=True, help="HOST:PORT of the run's Locust master")
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SpecErrors as exc:
+        _print_spec_errors(exc.errors)
+        return EXIT_CODES["invalid"]
+    except SpecError as exc:
+        _print_spec_errors([exc])
+        return EXIT_CODES["invalid"]
+    except BrownoutError as exc:
+        _err(f"error: {type(exc).__name__}: {exc}")
+        return EXIT_CODES["error"]
+    except KeyboardInterrupt:
+        return 130

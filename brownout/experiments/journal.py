@@ -1,0 +1,195 @@
+"""The run journal: an append-only, fsynced record of what brownout did and how to undo it.
+
+Every fault is written as an *intent* (with the handle that undoes it) before
+anything changes, then *applied*, then *undone*. Processes brownout starts are
+written too. After a crash or SIGKILL, `brownout recover` (and the start of the
+next run) reads every journal whose owner is dead and undoes what is still open:
+faults first (newest first), then processes.
+
+Layout: `$BROWNOUT_HOME/runs/<run_id>/journal.jsonl` (default home `~/.brownout`).
+The journal never holds secrets: handles carry URLs, names and original values only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from brownout import __version__
+from brownout.errors import JournalError
+from brownout.processes import pid_alive
+
+__all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "read_journal", "stale_journals"]
+
+
+def brownout_home() -> Path:
+    """Where journals live; `BROWNOUT_HOME` overrides `~/.brownout`."""
+    return Path(os.environ.get("BROWNOUT_HOME") or Path.home() / ".brownout")
+
+
+def _new_run_id(name: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{name}-{uuid.uuid4().hex[:6]}"
+
+
+class Journal:
+    """Appends entries for one run. One writer: the run's own process."""
+
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._fh = path.open("a", encoding="utf-8")
+
+    @classmethod
+    def create(cls, experiment: str, spec_document: dict[str, Any], home: Path | None = None) -> "Journal":
+        run_id = _new_run_id(experiment)
+        folder = (home or brownout_home()) / "runs" / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        journal = cls(folder / "journal.jsonl", run_id)
+        journal.append(
+            "run_started",
+            experiment=experiment,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            version=__version__,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            spec=spec_document,
+        )
+        return journal
+
+    def append(self, entry_type: str, **data: Any) -> None:
+        entry = {"type": entry_type, "t": time.time(), **data}
+        self._fh.write(json.dumps(entry, default=str) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def fault_intent(self, entry_id: str, handle: dict[str, Any]) -> None:
+        self.append("fault_intent", id=entry_id, handle=handle)
+
+    def fault_applied(self, entry_id: str, detail: dict[str, Any]) -> None:
+        self.append("fault_applied", id=entry_id, detail=detail)
+
+    def fault_undone(self, entry_id: str, detail: dict[str, Any]) -> None:
+        self.append("fault_undone", id=entry_id, detail=detail)
+
+    def fault_undo_failed(self, entry_id: str, attempt: int, error: str) -> None:
+        self.append("fault_undo_failed", id=entry_id, attempt=attempt, error=error)
+
+    def process_started(self, name: str, pids: list[int], stop: dict[str, Any]) -> None:
+        """`stop` says how to stop it from another process (e.g. a sandbox workdir)."""
+        self.append("process_started", name=name, pids=pids, stop=stop)
+
+    def process_stopped(self, name: str) -> None:
+        self.append("process_stopped", name=name)
+
+    def finish(self, status: str) -> None:
+        self.append("run_finished", status=status)
+        self._fh.close()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+@dataclass
+class OpenFault:
+    id: str
+    handle: dict[str, Any]
+    applied: bool
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OpenProcess:
+    name: str
+    pids: list[int]
+    stop: dict[str, Any]
+
+
+@dataclass
+class JournalState:
+    """What a journal says is still open."""
+
+    path: Path
+    run_id: str
+    owner_pid: int | None
+    experiment: str | None
+    finished: bool
+    faults: list[OpenFault]
+    processes: list[OpenProcess]
+
+    @property
+    def owner_alive(self) -> bool:
+        return self.owner_pid is not None and pid_alive(self.owner_pid) and not self.finished
+
+    @property
+    def has_open_work(self) -> bool:
+        return bool(self.faults or self.processes)
+
+
+def _entries(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc}") from exc
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by SIGKILL mid-write: the entry before it still stands
+
+
+def read_journal(path: Path) -> JournalState:
+    """Replay a journal into what is still open (intents not undone, processes not stopped)."""
+    faults: dict[str, OpenFault] = {}
+    processes: dict[str, OpenProcess] = {}
+    owner = experiment = None
+    finished = False
+    for entry in _entries(path):
+        kind = entry.get("type")
+        if kind == "run_started":
+            owner, experiment = entry.get("pid"), entry.get("experiment")
+        elif kind == "fault_intent":
+            faults[entry["id"]] = OpenFault(entry["id"], entry["handle"], applied=False)
+        elif kind == "fault_applied" and entry["id"] in faults:
+            faults[entry["id"]].applied = True
+        elif kind == "fault_undone":
+            faults.pop(entry["id"], None)
+        elif kind == "fault_undo_failed" and entry["id"] in faults:
+            faults[entry["id"]].failures.append(entry.get("error", ""))
+        elif kind == "process_started":
+            processes[entry["name"]] = OpenProcess(entry["name"], list(entry.get("pids", [])), dict(entry.get("stop", {})))
+        elif kind == "process_stopped":
+            processes.pop(entry["name"], None)
+        elif kind == "run_finished":
+            finished = True
+    return JournalState(
+        path=path,
+        run_id=path.parent.name,
+        owner_pid=owner,
+        experiment=experiment,
+        finished=finished,
+        faults=list(faults.values()),
+        processes=list(processes.values()),
+    )
+
+
+def stale_journals(home: Path | None = None) -> list[JournalState]:
+    """Journals with open work whose owning process is gone, oldest first."""
+    runs = (home or brownout_home()) / "runs"
+    if not runs.is_dir():
+        return []
+    states = []
+    for path in sorted(runs.glob("*/journal.jsonl")):
+        state = read_journal(path)
+        if state.has_open_work and not state.owner_alive:
+            states.append(state)
+    return states

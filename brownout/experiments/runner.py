@@ -1,0 +1,547 @@
+"""The run lifecycle: fixed phases, a journal entry before each step, rollback in `finally`.
+
+    validate -> recover stale journals -> resolve target (start sandbox) -> health check
+    -> resolve faults (dry run stops here) -> start probes and load
+    -> warmup -> baseline -> steady-state hypothesis (abort: NOT_STEADY, nothing injected)
+    -> fault phase (inject/rollback on schedule, guards every tick)
+    -> rollback whatever is left (reverse order) -> recovery (ready events) -> steady state again
+    -> stop load/probes/sandbox -> score -> write results and reports
+
+Rollback runs on normal end, on a stop condition, on any exception and on
+SIGINT/SIGTERM. After SIGKILL the journal lets `brownout recover` finish the job.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import platform
+import signal
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from brownout import __version__
+from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError, TargetError
+from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
+from brownout.experiments.journal import Journal, brownout_home
+from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
+from brownout.experiments.timeline import FaultWindow, PhaseWindow, Timeline, TimelineEvent
+from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
+from brownout.faults.registry import DRIVERS
+from brownout.loadgen.records import RunClock
+
+__all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
+
+Log = Callable[[str], None]
+
+
+class RunStatus(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"            # SLOs failed
+    ABORTED = "aborted"          # a stop condition fired
+    NOT_STEADY = "not_steady"    # steady-state hypothesis did not hold; nothing injected
+    ERROR = "error"              # harness or environment error
+    INTERRUPTED = "interrupted"  # SIGINT / SIGTERM
+    DRY_RUN = "dry_run"
+
+
+class RunInterrupted(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM; BaseException so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path | None = None
+    dry_run: bool = False
+    quiet: bool = False
+    workers: int | None = None        # overrides load.workers
+    home: Path | None = None          # journal home (BROWNOUT_HOME)
+    progress_every: float = 5.0
+
+
+@dataclass
+class RunOutcome:
+    status: RunStatus
+    run_id: str | None
+    out_dir: Path | None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    resolutions: list[Resolution] = field(default_factory=list)
+    message: str = ""
+    signum: int | None = None
+
+
+@dataclass
+class _Applied:
+    window: PlannedWindow
+    handle: FaultHandle
+    record: FaultWindow
+    driver: type[FaultDriver]
+
+
+class _Run:
+    """State of one run. Side effects live here; decisions are in the small pure modules it calls."""
+
+    def __init__(self, loaded: Any, options: RunOptions, log: Log) -> None:
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.options = options
+        self.log = log
+        self.clock = RunClock()
+        self.home = options.home or brownout_home()
+        self.journal: Journal | None = None
+        self.out_dir: Path | None = None
+        self.sandbox = None
+        self.load_run = None
+        self.probe_runner = None
+        self.base_url = ""
+        self.headers: dict[str, str] = {}
+        self.context = FaultContext(seed=self.spec.load.seed)
+        self.timeline = Timeline(run_start=self.clock.now())
+        self.applied: list[_Applied] = []
+        self.undo_results: list[UndoResult] = []
+        self.triggers: list[Any] = []
+        self.steady_results: list[Any] = []
+        self._guard_cursor = 0.0
+        self._probe_cursor = 0.0
+        self._last_progress = 0.0
+
+    # ----- set-up -------------------------------------------------------------------------
+    def event(self, kind: str, name: str, **detail: Any) -> None:
+        self.timeline.events.append(TimelineEvent(self.clock.now(), kind, name, detail))  # type: ignore[arg-type]
+
+    def open_journal(self) -> None:
+        document = self.loaded.document_for_results()
+        self.journal = Journal.create(self.spec.metadata.name, document, self.home)
+        base = self.options.out_dir or Path("results") / self.journal.run_id
+        self.out_dir = base
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.journal.append("out_dir", path=str(self.out_dir.resolve()))
+
+    def resolve_target(self) -> None:
+        target = self.spec.target
+        if target.sandbox is not None:
+            from brownout.sandbox import SandboxConfig, start_sandbox
+
+            sb = target.sandbox
+            config = SandboxConfig(
+                profile=sb.profile,
+                regions=list(sb.regions),
+                replicas_per_region=sb.replicas_per_region,
+                cold_start=sb.cold_start,
+                gpu_memory=sb.gpu_memory,
+                kv_cache_tokens=sb.kv_cache_tokens,
+                max_running=sb.max_running,
+                prefill_per_token=sb.prefill_per_token,
+                decode_step=sb.decode_step,
+                embedding_per_token=sb.embedding_per_token,
+                oom_behaviour=sb.oom_behaviour,
+                rate_limit_tokens_per_s=sb.rate_limit_tokens_per_s,
+                seed=self.spec.load.seed,
+            )
+            workdir = self.out_dir / "sandbox"
+            self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
+            self.journal.append("process_starting", name="sandbox", workdir=str(workdir))
+            self.sandbox = start_sandbox(config, workdir)
+            state = self.sandbox.state()
+            pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
+            self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
+            self.base_url = self.sandbox.gateway_url
+            self.context = FaultContext(seed=self.spec.load.seed, sandbox_control=self.sandbox.control_url,
+                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}/health"
+        else:
+            endpoint = target.endpoint
+            self.base_url = endpoint.base_url.rstrip("/")
+            self.headers = dict(endpoint.headers)
+            self.context = FaultContext(seed=self.spec.load.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}{endpoint.health_path}"
+        self.check_health(health_url)
+
+    def auth_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        endpoint = self.spec.target.endpoint
+        if endpoint is not None and endpoint.api_key_env:
+            key = os.environ.get(endpoint.api_key_env)
+            if not key:
+                raise TargetError(f"environment variable {endpoint.api_key_env} (target.endpoint.api_key_env) is not set")
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def check_health(self, url: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0)
+                if response.status_code < 400:
+                    return
+                last = f"status {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.3)
+        raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+
+    def drivers(self) -> list[FaultDriver]:
+        missing = sorted({f.kind for f in self.spec.faults if f.kind not in DRIVERS})
+        if missing:
+            raise InjectError(f"no driver for fault kind(s): {', '.join(missing)}")
+        return [DRIVERS[f.kind](f, self.context) for f in self.spec.faults]
+
+    def resolve_faults(self) -> list[Resolution]:
+        resolutions = [driver.resolve() for driver in self.drivers()]
+        for res in resolutions:
+            self.log(f"fault '{res.fault}' ({res.kind}): {res.action}")
+            for t in res.targets:
+                self.log(f"    {t.kind} {t.name} {t.detail}")
+        return resolutions
+
+    # ----- load, probes, guards -------------------------------------------------------------
+    def start_probes(self) -> None:
+        if not self.spec.probes:
+            return
+        from brownout.probes import ProbeRunner, ProbeTarget
+
+        target = ProbeTarget(base_url=self.base_url, headers=self.auth_headers(), clock=self.clock)
+        self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.clock, self.out_dir / "probes.jsonl")
+        self.probe_runner.start()
+        self.journal.append("probes_started", count=len(self.spec.probes))
+
+    def start_load(self, start_at: float, end_at: float) -> None:
+        from brownout.loadgen import LoadPlan, start_load
+
+        load = self.spec.load
+        if self.options.workers:
+            load = load.model_copy(update={"workers": self.options.workers})
+        endpoint = self.spec.target.endpoint
+        plan = LoadPlan(
+            base_url=self.base_url,
+            load=load,
+            model=self.spec.target.model,
+            outcome=self.spec.outcome.model_copy(update={"primary_model": self.spec.primary_model}),
+            start_at=start_at,
+            end_at=end_at,
+            out_dir=self.out_dir / "load",
+            base_dir=self.loaded.path.parent,
+            headers=dict(self.headers),
+            api_key_env=endpoint.api_key_env if endpoint else None,
+        )
+        self.load_run = start_load(plan)
+        self.journal.process_started("load", [self.load_run.pid], {"kind": "pids"})
+
+    def build_guards(self) -> None:
+        if self.spec.stop_conditions:
+            from brownout.experiments.guards import build_triggers
+
+            self.triggers = build_triggers(self.spec.stop_conditions)
+
+    def check_guards(self) -> None:
+        if not self.triggers:
+            return
+        now = self.clock.now()
+        records = self.load_run.records_since(self._guard_cursor) if self.load_run else []
+        probes = self.probe_runner.results_since(self._probe_cursor) if self.probe_runner else []
+        self._guard_cursor = max([self._guard_cursor] + [r.get("t_end") or 0 for r in records])
+        self._probe_cursor = max([self._probe_cursor] + [p.t for p in probes])
+        for trigger in self.triggers:
+            trigger.update(now, records, probes)
+            firing = trigger.fired
+            if firing is not None:
+                self.event("guard_fired", firing.name, reason=firing.reason)
+                self.journal.append("guard_fired", name=firing.name, reason=firing.reason)
+                raise AbortedError(firing.name, firing.reason)
+
+    def progress(self, phase: str, phase_end: float) -> None:
+        now = time.monotonic()
+        if self.options.quiet or now - self._last_progress < self.options.progress_every or self.load_run is None:
+            return
+        self._last_progress = now
+        p = self.load_run.progress()
+        remaining = max(0.0, phase_end - self.clock.now())
+        self.log(f"[{phase:>8}] {remaining:5.0f}s left | {p.line() if hasattr(p, 'line') else p}")
+
+    # ----- phases -------------------------------------------------------------------------
+    def phase(self, name: str, length: float) -> PhaseWindow:
+        start = self.clock.now()
+        window = PhaseWindow(name, start, start + length)  # type: ignore[arg-type]
+        self.timeline.phases.append(window)
+        self.event("phase_started", name)
+        self.journal.append("phase_started", phase=name, length=length)
+        return window
+
+    def hold(self, phase: str, until: float, windows: list[PlannedWindow] | None = None) -> None:
+        """Wait until `until`, injecting and rolling back on schedule and checking guards each tick."""
+        pending = list(windows or [])
+        while True:
+            now = self.clock.now()
+            for w in [w for w in pending if w.inject_at <= now]:
+                pending.remove(w)
+                self.inject(w)
+            for applied in [a for a in self.applied if a.record.rolled_back_at is None and a.window.rollback_at <= now]:
+                self.rollback(applied)
+            self.check_guards()
+            self.progress(phase, until)
+            if now >= until:
+                return
+            time.sleep(min(0.1, max(0.0, until - now)))
+
+    def inject(self, window: PlannedWindow) -> None:
+        driver_cls = DRIVERS[window.fault.kind]
+        driver = driver_cls(window.fault, self.context)
+        record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None,
+                             region=getattr(window.fault, "region", None))
+        self.timeline.faults.append(record)
+        try:
+            handle = driver.prepare()
+        except BrownoutError as exc:
+            record.error = str(exc)
+            self.event("fault_inject_failed", window.fault.name, error=str(exc))
+            raise
+        self.journal.fault_intent(window.entry_id, handle.to_dict())
+        applied = _Applied(window, handle, record, driver_cls)
+        self.applied.append(applied)
+        try:
+            detail = driver.inject(handle)
+        except Exception as exc:
+            record.error = f"{type(exc).__name__}: {exc}"
+            self.event("fault_inject_failed", window.fault.name, error=record.error)
+            raise InjectError(f"fault '{window.fault.name}' failed to inject: {exc}") from exc
+        record.injected_at = self.clock.now()
+        record.detail = detail
+        record.targets = [str(t) for t in handle.data.get("replicas", handle.data.get("targets", []))]
+        self.journal.fault_applied(window.entry_id, detail)
+        self.event("fault_injected", window.fault.name, **detail)
+        if window.fault.kind.endswith("region-down"):
+            self.event("region_down", record.region or "")
+        self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}")
+
+    def rollback(self, applied: _Applied) -> None:
+        if applied.record.rolled_back_at is not None:
+            return
+        policy = self.spec.rollback
+        result = undo_fault(applied.window.entry_id, applied.handle, self.journal,
+                            retries=policy.retries, backoff=policy.backoff, log=self.log)
+        self.undo_results.append(result)
+        applied.record.rolled_back_at = self.clock.now()
+        if result.ok:
+            self.event("fault_rolled_back", applied.window.fault.name, attempts=result.attempts)
+            if applied.window.fault.kind.endswith("region-down"):
+                self.event("region_up", applied.record.region or "")
+            self.log(f"rolled back '{applied.window.fault.name}'")
+        else:
+            applied.record.error = result.error
+            self.event("fault_rollback_failed", applied.window.fault.name, error=result.error)
+            self.log(f"ROLLBACK FAILED for '{applied.window.fault.name}': {result.error} (journal keeps it open; run `brownout recover`)")
+
+    def rollback_all(self) -> None:
+        for applied in reversed(self.applied):
+            self.rollback(applied)
+
+    def wait_recovered(self, timeout: float) -> None:
+        """Record when each rolled-back fault's targets are ready again, in parallel, bounded by `timeout`."""
+        if not self.spec.rollback.wait_ready:
+            return
+        todo = [a for a in self.applied if a.record.injected_at is not None]
+        if not todo:
+            return
+
+        def wait(applied: _Applied) -> None:
+            t = applied.driver.wait_ready(applied.handle, timeout)
+            if t is not None:  # wait_ready answers in epoch seconds, the run clock's axis
+                applied.record.recovered_at = t
+                self.timeline.events.append(TimelineEvent(t, "fault_recovered", applied.window.fault.name))
+
+        self._recovery_pool = ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="ready")
+        for applied in todo:
+            self._recovery_pool.submit(wait, applied)
+
+    # ----- steady state -------------------------------------------------------------------
+    def steady_state(self, window: PhaseWindow, label: str) -> bool:
+        from brownout.reports import evaluate_steady_state
+
+        records = self.current_records()
+        probes = self.probe_runner.results() if self.probe_runner else []
+        results = evaluate_steady_state(self.spec, records, probes, window.start, window.end, label=label)
+        self.steady_results.extend(results)
+        ok = all(r.passed for r in results)
+        self.event("steady_state", label, ok=ok, checks=[r.summary() for r in results])
+        self.journal.append("steady_state", label=label, ok=ok, checks=[r.summary() for r in results])
+        for r in results:
+            self.log(f"steady state ({label}): {r.summary()}")
+        return ok
+
+    def current_records(self):
+        from brownout.loadgen.records import load_records
+
+        return load_records(self.load_run.record_paths() if self.load_run else [])
+
+    # ----- teardown -----------------------------------------------------------------------
+    def stop_everything(self) -> None:
+        pool = getattr(self, "_recovery_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if self.probe_runner is not None:
+            self.probe_runner.stop()
+        if self.load_run is not None:
+            self.load_run.stop()
+            self.journal.process_stopped("load")
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.journal.process_stopped("sandbox")
+            self.sandbox = None
+
+
+def _environment(run: _Run) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("locust", "httpx", "kubernetes", "pandas", "pydantic", "toxiproxy-python"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    target = run.spec.target
+    return {
+        "brownout": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "packages": versions,
+        "target": "sandbox" if target.sandbox else "endpoint",
+        "target_profile": target.sandbox.profile if target.sandbox else None,
+        "base_url": run.base_url,
+        "workers": run.options.workers or run.spec.load.workers,
+        "run_id": run.journal.run_id if run.journal else None,
+    }
+
+
+def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | None = None) -> RunOutcome:
+    """Run one experiment through every phase. Never leaves a fault applied or a process running."""
+    options = options or RunOptions()
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    run = _Run(loaded, options, log)
+
+    for report in recover_stale(options.home, log=log):
+        log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) undone, ok={report.ok}")
+
+    interrupted: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if interrupted:
+            log(f"{signal.Signals(signum).name} again: rollback is in progress, please wait")
+            return
+        interrupted.append(signum)
+        raise RunInterrupted(signum)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+
+    status = RunStatus.ERROR
+    message = ""
+    outputs: dict[str, Path] = {}
+    resolutions: list[Resolution] = []
+    try:
+        try:
+            run.open_journal()
+            run.resolve_target()
+            resolutions = run.resolve_faults()
+            if options.dry_run:
+                status = RunStatus.DRY_RUN
+                return RunOutcome(status, run.journal.run_id, run.out_dir, resolutions=resolutions,
+                                  message="dry run: nothing injected")
+            status = _run_phases(run)
+        except RunInterrupted as exc:
+            status, message = RunStatus.INTERRUPTED, f"interrupted by {exc}"
+        except AbortedError as exc:
+            status, message = RunStatus.ABORTED, str(exc)
+        except NotSteadyError as exc:
+            status, message = RunStatus.NOT_STEADY, str(exc)
+        except BrownoutError as exc:
+            status, message = RunStatus.ERROR, f"{type(exc).__name__}: {exc}"
+        finally:
+            if not interrupted:
+                interrupted.append(0)  # from here on a signal waits for rollback instead of cutting it
+            run.rollback_all()
+            run.stop_everything()
+        if message:
+            log(message)
+        if status is not RunStatus.DRY_RUN and run.out_dir is not None:
+            results = _score_and_write(run, status, message)
+            outputs = results["outputs"]
+            status = results["status"]
+    finally:
+        if run.journal is not None:
+            run.journal.finish(status.value)
+        if in_main:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    signum = next((s for s in interrupted if s), None)
+    return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message, signum)
+
+
+def _run_phases(run: _Run) -> RunStatus:
+    spec = run.spec
+    phases = spec.phases
+    run.build_guards()
+    run.start_probes()
+    start = run.clock.now() + 0.5
+    run.start_load(start, start + phases.total)
+    time.sleep(max(0.0, start - run.clock.now()))
+
+    run.phase("warmup", phases.warmup)
+    run.hold("warmup", run.clock.now() + phases.warmup)
+
+    baseline = run.phase("baseline", phases.baseline)
+    run.hold("baseline", baseline.end)
+    if not run.steady_state(baseline, "before faults"):
+        raise NotSteadyError("steady-state hypothesis did not hold over the baseline; no fault was injected")
+
+    fault = run.phase("fault", phases.fault)
+    windows = plan_fault_windows(spec.faults, fault.start, phases.fault, spec.load.seed)
+    run.hold("fault", fault.end, windows)
+    run.rollback_all()
+
+    recovery = run.phase("recovery", phases.recovery)
+    run.wait_recovered(phases.recovery)
+    run.hold("recovery", recovery.end)
+    if spec.steady_state.recheck_after_recovery:
+        tail = PhaseWindow("recovery", recovery.start + phases.recovery / 2, recovery.end)
+        run.steady_state(tail, "after recovery")
+    return RunStatus.PASSED  # the verdict on SLOs is decided by scoring
+
+
+def _score_and_write(run: _Run, status: RunStatus, message: str) -> dict[str, Any]:
+    from brownout.reports import build_results, write_all
+
+    run.timeline.run_end = run.clock.now()
+    records = run.current_records()
+    probes = run.probe_runner.results() if run.probe_runner else []
+    results = build_results(
+        run.spec,
+        run.loaded.document_for_results(),
+        records,
+        probes,
+        run.timeline,
+        status=status.value,
+        message=message,
+        steady_state=run.steady_results,
+        environment=_environment(run),
+        records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
+    )
+    outputs = write_all(results, run.out_dir)
+    final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
+    return {"outputs": outputs, "status": final}
