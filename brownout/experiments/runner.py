@@ -131,7 +131,17 @@ class _Run:
 
     def resolve_target(self) -> None:
         target = self.spec.target
-        if target.sandbox is not None:
+        if target.sandbox is not None and target.sandbox.attach:
+            control = target.sandbox.attach.rstrip("/")
+            try:
+                state = httpx.get(f"{control}/sandbox/state", timeout=5.0).json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise TargetError(f"no sandbox answers at target.sandbox.attach {control}: {exc!r}") from exc
+            self.base_url = state["gateway_url"]
+            self.context = FaultContext(seed=self.spec.load.seed, sandbox_control=control,
+                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}/health"
+        elif target.sandbox is not None:
             from brownout.sandbox import SandboxConfig, start_sandbox
 
             sb = target.sandbox

@@ -37,6 +37,11 @@ class SandboxTarget(StrictModel):
     rate_limit_tokens_per_s: float | None = Field(
         None, gt=0, description="Gateway token rate limit (429 with Retry-After above it); none by default."
     )
+    attach: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Control URL of a sandbox already running (`brownout sandbox up`); brownout then neither starts nor stops it, and the other settings here are ignored.",
+    )
 
 
 class EndpointTarget(StrictModel):

@@ -1,0 +1,114 @@
+"""Helpers for end-to-end tests that run the real `brownout` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def brownout_processes_of(pid_root: int) -> list[int]:
+    """Pids of brownout processes whose ancestry includes pid_root (alive, not zombies)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state = stat.rsplit(")", 1)[1].split()[0]
+        if state == "Z" or b"brownout" not in cmdline:
+            continue
+        if _descends_from(int(entry.name), pid_root):
+            found.append(int(entry.name))
+    return found
+
+
+def _descends_from(pid: int, root: int) -> bool:
+    for _ in range(64):
+        if pid == root:
+            return True
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if ppid <= 1:
+            return False
+        pid = ppid
+    return False
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    """Pids whose command line or environment mentions `marker` (a per-test temp path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in blob:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def journal_entries(home: Path) -> list[dict]:
+    entries = []
+    for path in sorted(home.glob("runs/*/journal.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return entries
+
+
+@pytest.fixture
+def brownout_env(tmp_path):
+    """Environment for a brownout subprocess with its own journal home."""
+    env = dict(os.environ)
+    env["BROWNOUT_HOME"] = str(tmp_path / "home")
+    env["BROWNOUT_TEST_MARKER"] = str(tmp_path)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    yield env
+    for pid in processes_with_marker(str(tmp_path)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_brownout(args: list[str], env: dict, timeout: float = 240, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "brownout", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def popen_brownout(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "brownout", *args], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
