@@ -71,6 +71,7 @@ class FaultContext:
     sandbox_control: str | None = None   # base URL of the sandbox supervisor's control API
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
     kube_context: str | None = None       # default kubeconfig context
+    stream_proxy_control: str | None = None  # control URL of the LLM-stream fault proxy
 
 
 class FaultDriver(ABC):
