@@ -1,0 +1,27 @@
+"""`python -m brownout.faults.network.embedded --port P`: run the embedded Toxiproxy-compatible proxy."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from brownout.faults.network.embedded.server import serve
+from brownout.processes import die_with_parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m brownout.faults.network.embedded", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8474, help="API port; 0 picks a free one (default 8474, as Toxiproxy)")
+    parser.add_argument("--ready-file", type=Path, help="write {url, pid} here once the API listens")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process dies (default: the parent)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    die_with_parent(args.parent_pid)
+    asyncio.run(serve(args.host, args.port, args.ready_file))
+
+
+if __name__ == "__main__":
+    main()
