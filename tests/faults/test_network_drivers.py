@@ -24,7 +24,7 @@ from brownout.faults.network import (
     start_embedded_proxy,
 )
 from brownout.faults.registry import DRIVERS
-from tests.faults.test_network_support import connect, echo_rtt, upstream_server
+from tests.faults.network_support import connect, echo_rtt, upstream_server
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from toxiproxy.api import APIConsumer
 from brownout.errors import InjectError
 from brownout.faults.network import EmbeddedProxy, ToxiproxyAPI, start_embedded_proxy
 from brownout.processes import pid_alive
-from tests.faults.test_network_support import (
+from tests.faults.network_support import (
     connect,
     echo_rtt,
     read_all,
