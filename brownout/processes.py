@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Iterable
 
-__all__ = ["die_with_parent", "free_port", "pid_alive", "terminate", "wait_port"]
+__all__ = ["die_with_parent", "free_port", "pdeathsig", "pid_alive", "terminate", "wait_port"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -27,6 +27,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def pdeathsig(sig: int = signal.SIGTERM) -> None:
+    """Ask the kernel to send `sig` when the parent dies (Linux; a no-op elsewhere).
+
+    Safe as a `subprocess` preexec_fn: one system call, no threads, no locks; it
+    survives exec, so it also guards programs that are not brownout's.
+    """
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+    except OSError:
+        pass
+
+
 def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGTERM) -> None:
     """Arrange for this process to get `sig` when its parent dies.
 
@@ -34,11 +46,7 @@ def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGTERM) ->
     everywhere, and covers a parent that dies before prctl is called).
     """
     expected = parent_pid if parent_pid is not None else os.getppid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, sig)
-    except OSError:
-        pass
+    pdeathsig(sig)
 
     def watch() -> None:
         while True:

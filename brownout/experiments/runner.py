@@ -13,6 +13,7 @@ SIGINT/SIGTERM. After SIGKILL the journal lets `brownout recover` finish the job
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 import platform
@@ -103,6 +104,8 @@ class _Run:
         self.journal: Journal | None = None
         self.out_dir: Path | None = None
         self.sandbox = None
+        self.stream_proxy = None
+        self.toxiproxy = None
         self.load_run = None
         self.probe_runner = None
         self.base_url = ""
@@ -114,7 +117,7 @@ class _Run:
         self.triggers: list[Any] = []
         self.steady_results: list[Any] = []
         self._guard_cursor = 0.0
-        self._probe_cursor = 0.0
+        self._probe_cursor = 0
         self._last_progress = 0.0
 
     # ----- set-up -------------------------------------------------------------------------
@@ -178,6 +181,28 @@ class _Run:
             self.context = FaultContext(seed=self.spec.load.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
             health_url = f"{self.base_url}{endpoint.health_path}"
         self.check_health(health_url)
+        self.start_fault_proxies()
+
+    def start_fault_proxies(self) -> None:
+        """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a
+        network fault needs one and TOXIPROXY_URL names none, and the LLM-stream fault proxy."""
+        from brownout.faults.network.embedded import start_embedded_proxy
+        from brownout.faults.stream import stream_proxy_for
+
+        if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
+            self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
+            self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
+            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
+            self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
+
+        proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
+        if proxy is None:
+            return
+        self.stream_proxy = proxy
+        self.journal.process_started("stream-proxy", [proxy.pid], {"kind": "pids"})
+        self.base_url = proxy.url
+        self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
+        self.log(f"stream fault proxy {proxy.url} in front of the target")
 
     def auth_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
@@ -223,8 +248,9 @@ class _Run:
             return
         from brownout.probes import ProbeRunner, ProbeTarget
 
-        target = ProbeTarget(base_url=self.base_url, headers=self.auth_headers(), clock=self.clock)
-        self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.clock, self.out_dir / "probes.jsonl")
+        target = ProbeTarget(base_url=self.base_url, clock=self.clock, headers=self.auth_headers(),
+                             model=self.spec.target.model)
+        self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
 
@@ -261,9 +287,9 @@ class _Run:
             return
         now = self.clock.now()
         records = self.load_run.records_since(self._guard_cursor) if self.load_run else []
-        probes = self.probe_runner.results_since(self._probe_cursor) if self.probe_runner else []
+        probes = self.probe_runner.results()[self._probe_cursor:] if self.probe_runner else []
         self._guard_cursor = max([self._guard_cursor] + [r.get("t_end") or 0 for r in records])
-        self._probe_cursor = max([self._probe_cursor] + [p.t for p in probes])
+        self._probe_cursor += len(probes)
         for trigger in self.triggers:
             trigger.update(now, records, probes)
             firing = trigger.fired
@@ -406,6 +432,14 @@ class _Run:
         if self.load_run is not None:
             self.load_run.stop()
             self.journal.process_stopped("load")
+        if self.stream_proxy is not None:
+            self.stream_proxy.stop()
+            self.journal.process_stopped("stream-proxy")
+            self.stream_proxy = None
+        if self.toxiproxy is not None:
+            self.toxiproxy.stop()
+            self.journal.process_stopped("embedded-toxiproxy")
+            self.toxiproxy = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.journal.process_stopped("sandbox")

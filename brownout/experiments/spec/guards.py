@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from brownout.experiments.spec.base import Name, StrictModel
 from brownout.experiments.spec.units import Duration
@@ -16,26 +16,35 @@ class _GuardBase(StrictModel):
     name: Name = Field(..., description="Unique guard name, shown in the report when it fires.")
 
 
-class ErrorRateGuard(_GuardBase):
-    """Abort when the error rate over `window` stays above `above` for `for`."""
-
-    kind: Literal["error_rate"]
-    above: float = Field(..., gt=0, le=1, description="Error-rate threshold (0..1).")
+class _WindowGuard(_GuardBase):
     for_: Duration = Field(0.0, alias="for", description="How long it must stay above before the guard fires.")
-    window: Duration = Field(5.0, description="Sliding window the rate is computed over.")
+    window: Duration = Field(5.0, description="Sliding window, by completion time, the value is computed over.")
     min_requests: int = Field(5, ge=1, description="Ignore windows with fewer completed requests.")
 
+    @model_validator(mode="after")
+    def _positive_window(self) -> _WindowGuard:
+        if self.window <= 0:
+            raise ValueError("window must be longer than 0")
+        return self
 
-class LatencyGuard(_GuardBase):
-    """Abort when a latency percentile over `window` stays above a limit."""
+
+class ErrorRateGuard(_WindowGuard):
+    """Abort when the error rate over `window` stays above `above` for `for`.
+
+    Error rate as in shared/metrics.md: failed requests other than throttled (429) ones,
+    over all completed requests."""
+
+    kind: Literal["error_rate"]
+    above: float = Field(..., ge=0, lt=1, description="Error-rate threshold (0..1); the guard fires above it.")
+
+
+class LatencyGuard(_WindowGuard):
+    """Abort when a latency percentile over `window` stays above a limit (successful requests only)."""
 
     kind: Literal["latency"]
-    metric: Literal["ttft", "e2e", "itl"] = Field("ttft")
-    stat: Literal["p50", "p90", "p95", "p99"] = Field("p95")
+    metric: Literal["ttft", "e2e", "itl"] = Field("ttft", description="Latency metric; itl pools every gap of the window's requests.")
+    stat: Literal["p50", "p90", "p95", "p99"] = Field("p95", description="Percentile compared with the limit.")
     above: Duration = Field(..., description="Latency limit.")
-    for_: Duration = Field(0.0, alias="for")
-    window: Duration = Field(5.0)
-    min_requests: int = Field(5, ge=1)
 
 
 class ProbeFailuresGuard(_GuardBase):
@@ -43,18 +52,20 @@ class ProbeFailuresGuard(_GuardBase):
 
     kind: Literal["probe_failures"]
     probe: Name = Field(..., description="Probe name.")
-    consecutive: int = Field(3, ge=1)
+    consecutive: int = Field(3, ge=1, description="Failures in a row that fire the guard.")
 
 
 class PromQLGuard(_GuardBase):
     """Abort when a PromQL instant query crosses a threshold (an alert)."""
 
     kind: Literal["promql"]
-    url: str = Field(..., pattern=r"^https?://")
-    query: str = Field(..., min_length=1)
-    op: Literal["<", "<=", ">", ">="]
-    threshold: float
-    for_: Duration = Field(0.0, alias="for")
+    url: str = Field(..., pattern=r"^https?://", description="Prometheus base URL.")
+    query: str = Field(..., min_length=1, description="PromQL instant query; its first value is compared.")
+    op: Literal["<", "<=", ">", ">="] = Field(..., description="The guard fires while `value op threshold` holds.")
+    threshold: float = Field(..., description="Threshold the value is compared with.")
+    for_: Duration = Field(0.0, alias="for", description="How long the condition must hold before the guard fires.")
+    interval: Duration = Field(2.0, description="Least time between two queries.")
+    timeout: Duration = Field(2.0, description="Timeout of one query; a failed query never fires the guard.")
 
 
 Guard = Annotated[

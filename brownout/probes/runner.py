@@ -1,0 +1,189 @@
+"""Runs every probe on its own interval in a background thread with its own asyncio loop.
+
+The runner process drives Locust's master and must stay responsive, and httpx is
+slow and fragile under gevent (DEVELOPERS.md), so probes get a plain thread and a
+plain event loop. A probe never overlaps itself: when its previous run is still
+going at a tick, the tick is skipped and nothing is recorded for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from brownout.errors import ProbeError
+from brownout.experiments.spec.probes import Probe
+from brownout.probes.base import ProbeCheck
+from brownout.probes.registry import build_check
+from brownout.probes.result import ProbeResult
+from brownout.probes.target import ProbeTarget
+
+__all__ = ["ProbeRunner"]
+
+_START_TIMEOUT = 10.0
+
+
+class ProbeRunner:
+    """`start()`, then read `results()` while the run goes on; `stop()` at the end.
+
+    Results are kept in arrival order (a caller that wants only new ones keeps
+    `len(results())` as its cursor) and appended to `out_path` as JSON lines.
+    """
+
+    def __init__(self, probes: Sequence[Probe], target: ProbeTarget, out_path: Path | None = None) -> None:
+        self.target = target
+        self.out_path = Path(out_path) if out_path is not None else None
+        self._checks: dict[str, ProbeCheck] = {p.name: build_check(p) for p in probes}
+        self._results: list[ProbeResult] = []
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._failure: BaseException | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise ProbeError("probe runner already started")
+        self._open_file()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._thread_main, args=(ready,), name="brownout-probes", daemon=True)
+        self._thread.start()
+        if not ready.wait(_START_TIMEOUT) or self._failure is not None:
+            self.stop()
+            raise ProbeError(f"probe loop failed to start: {self._failure or 'timed out'}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel every probe (in-flight runs included), close the client and join the thread."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is not None and loop is not None and stopping is not None and thread.is_alive():
+            loop.call_soon_threadsafe(stopping.set)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                raise ProbeError(f"probe thread did not stop within {timeout:g}s")
+        self._thread = None
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- results ---------------------------------------------------------------------
+
+    def results(self) -> list[ProbeResult]:
+        with self._lock:
+            return list(self._results)
+
+    def results_since(self, t: float) -> list[ProbeResult]:
+        """Results of runs that started at or after run-clock time `t`."""
+        with self._lock:
+            return [r for r in self._results if r.t >= t]
+
+    def run_once(self, name: str) -> ProbeResult:
+        """Run one probe now and wait for it (steady-state checks). Recorded like any run;
+        call `stop()` at the end even when the runner was never started (it closes the file).
+
+        Raises ProbeError for an unknown name or a misconfigured probe.
+        """
+        check = self._checks.get(name)
+        if check is None:
+            raise ProbeError(f"unknown probe '{name}'; defined: {', '.join(sorted(self._checks)) or 'none'}")
+        loop, client = self._loop, self._client
+        if self.running and loop is not None and client is not None:
+            future = asyncio.run_coroutine_threadsafe(self._run_and_record(check, client, raise_errors=True), loop)
+            return future.result(check.timeout + _START_TIMEOUT)
+        self._open_file()
+        return asyncio.run(self._once(check))
+
+    # -- internals -------------------------------------------------------------------
+
+    def _open_file(self) -> None:
+        with self._lock:
+            if self.out_path is not None and self._file is None:
+                self.out_path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.out_path.open("a", encoding="utf-8")
+
+    def _record(self, result: ProbeResult) -> None:
+        with self._lock:
+            self._results.append(result)
+            if self._file is not None:
+                self._file.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+                self._file.flush()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        # trust_env=False: an HTTP_PROXY in the environment must not reroute probes.
+        return httpx.AsyncClient(verify=self.target.verify_tls, trust_env=False, follow_redirects=False)
+
+    async def _once(self, check: ProbeCheck) -> ProbeResult:
+        async with self._new_client() as client:
+            return await self._run_and_record(check, client, raise_errors=True)
+
+    async def _run_and_record(self, check: ProbeCheck, client: httpx.AsyncClient, raise_errors: bool) -> ProbeResult:
+        try:
+            result = await check.run(client, self.target)
+        except ProbeError as exc:
+            if raise_errors:
+                raise
+            result = ProbeResult(check.name, check.kind, self.target.clock.now(), False, None, f"probe error: {exc}")
+        self._record(result)
+        return result
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready))
+        except Exception as exc:  # noqa: BLE001 - surfaced by start(); the thread must not die silently
+            self._failure = exc
+            ready.set()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        async with self._new_client() as client:
+            self._client = client
+            tasks = [asyncio.create_task(self._every(check, client)) for check in self._checks.values()]
+            ready.set()
+            try:
+                await self._stopping.wait()
+            finally:
+                self._client = None
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _every(self, check: ProbeCheck, client: httpx.AsyncClient) -> None:
+        """Start a run at each tick of the probe's interval unless the last one is still going."""
+        loop = asyncio.get_running_loop()
+        interval = check.spec.interval  # type: ignore[attr-defined]
+        first = loop.time()
+        tick = 0
+        current: asyncio.Task | None = None
+        try:
+            while True:
+                if current is None or current.done():
+                    current = asyncio.create_task(self._run_and_record(check, client, raise_errors=False))
+                # The next tick in the future: never the same one twice (timers may fire a
+                # hair early), and ticks missed while the loop was busy are skipped.
+                tick = max(tick + 1, int((loop.time() - first) // interval) + 1)
+                await asyncio.sleep(first + tick * interval - loop.time())
+        finally:
+            if current is not None and not current.done():
+                current.cancel()
+                await asyncio.gather(current, return_exceptions=True)

@@ -1,0 +1,28 @@
+"""Where probes point, resolved by the caller (the runner) from the experiment's target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from brownout.loadgen.records import RunClock
+
+__all__ = ["ProbeTarget"]
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """The target's base URL and request headers, plus the clock results are stamped with.
+
+    `headers` hold resolved secrets (the API key from the environment), so they are
+    sent only to the target itself, never to a full URL of an HTTP probe or to Prometheus.
+    """
+
+    base_url: str
+    clock: RunClock
+    headers: Mapping[str, str] = field(default_factory=dict)
+    model: str = "sandbox-large"          # chat/embeddings model when the probe names none
+    verify_tls: bool = True
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
