@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from brownout.faults.base import FaultDriver
+from brownout.faults.kubernetes import NodeCordonDriver, PodKillDriver, ScaleDownDriver
+from brownout.faults.network import NetworkProxyDownDriver, NetworkToxicDriver
 from brownout.faults.sandbox import (
     SandboxGpuOomDriver,
     SandboxRegionDownDriver,
@@ -19,6 +21,11 @@ _DRIVER_CLASSES: tuple[type[FaultDriver], ...] = (
     SandboxRegionDownDriver,
     SandboxSlowEmbeddingsDriver,
     StreamFaultDriver,
+    NetworkToxicDriver,
+    NetworkProxyDownDriver,
+    PodKillDriver,
+    ScaleDownDriver,
+    NodeCordonDriver,
 )
 
 DRIVERS: dict[str, type[FaultDriver]] = {cls.kind: cls for cls in _DRIVER_CLASSES}

@@ -98,6 +98,10 @@ class Load(StrictModel):
     dataset: Dataset = Field(default_factory=SyntheticDataset, description="Where prompts come from.")
     max_in_flight: int = Field(256, ge=1, le=100000, description="Cap on concurrent requests; arrivals over it are counted as dropped.")
     timeout: Duration = Field(30.0, description="Per-request timeout.")
+    drain: Duration = Field(
+        5.0,
+        description="After the load ends, in-flight requests get this long to finish; the rest are abandoned and recorded as failed (timeout).",
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature sent with each request.")
     workers: int = Field(1, ge=1, le=64, description="Local Locust worker processes.")
     seed: int = Field(42, description="Seed for arrivals and prompts: the same seed sends the same requests.")

@@ -3,13 +3,16 @@
 Experiment files always spell the unit (`500ms`, `20/s`, `4GiB`): a bare number
 is refused because `timeout: 30` is ambiguous to the next reader. Parsers raise
 ValueError with a message meant for the person who wrote the file; pydantic
-turns it into a located SpecError.
+turns it into a located SpecError. Formatters give the shortest exact unit
+string, so a spec dumped to JSON or YAML loads back to the same values.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Callable
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, WithJsonSchema
 
@@ -20,6 +23,7 @@ __all__ = [
     "Size",
     "format_duration",
     "format_rate",
+    "format_size",
     "parse_duration",
     "parse_rate",
     "parse_size",
@@ -83,33 +87,66 @@ def parse_size(value: Any) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
+def _decimal(number: float) -> str:
+    """Plain decimal text of a float's shortest repr (`1e-07` -> `0.0000001`): the parsers take no exponents."""
+    text = format(Decimal(repr(float(number))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _whole(number: float) -> bool:
+    return abs(number - round(number)) <= 1e-9 * max(1.0, abs(number))
+
+
 def format_duration(seconds: float) -> str:
-    """Shortest exact unit string for seconds, so a spec round-trips through JSON."""
+    """Shortest exact unit string for seconds (`1h`, `90s`, `1500ms`, `0.2ms`)."""
     if seconds == 0:
         return "0"
-    ms = round(seconds * 1000, 3)
-    if ms % 60000 == 0:
-        return f"{int(ms // 60000)}m"
-    if ms % 1000 == 0:
-        return f"{int(ms // 1000)}s"
-    return f"{ms:g}ms"
+    for unit in ("h", "m", "s"):
+        count = seconds / _DURATION_UNITS[unit]
+        if count >= 1 and _whole(count):
+            return f"{round(count)}{unit}"
+    return f"{_decimal(round(seconds * 1000, 9))}ms"
 
 
 def format_rate(per_second: float) -> str:
-    return f"{per_second:g}/s"
+    """`10/s`; a rate that is whole only per minute or hour keeps that unit (`1/m`, not `0.0166…/s`)."""
+    if per_second == 0:
+        return "0"
+    for unit in ("s", "m", "h"):
+        count = per_second * _DURATION_UNITS[unit]
+        if _whole(count):
+            return f"{round(count)}/{unit}"
+    return f"{_decimal(per_second)}/s"
+
+
+def format_size(size: int) -> str:
+    """The largest unit that divides the size exactly: `16GiB`, `512MiB`, `1500MB`, `1000001B`."""
+    if size == 0:
+        return "0"
+    unit = max((u for u, n in _SIZE_UNITS.items() if size % n == 0), key=_SIZE_UNITS.__getitem__)
+    return f"{size // _SIZE_UNITS[unit]}{unit}"
 
 
 FROM_FILE = "brownout-file"
 """Validation context marker: values come from a user's file, so bare numbers are refused."""
 
 
-def _unit_validator(parse, number_type):
-    """Numbers pass when Python code builds a model; from a file they need a unit."""
+def _unit_validator(parse: Callable[[Any], Any], number_type: type, what: str) -> BeforeValidator:
+    """Numbers pass when Python code builds a model; from a file they need a unit.
+
+    Negative and non-finite numbers are refused either way: no duration, rate
+    or size can be negative, and the formatters could not write them back.
+    """
 
     def validate(value: Any, info: ValidationInfo) -> Any:
         from_file = isinstance(info.context, dict) and info.context.get(FROM_FILE)
-        if not from_file and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return number_type(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"a {what} must be a finite number, got {value}")
+            if value < 0:
+                raise ValueError(f"a {what} cannot be negative, got {value}")
+            if not from_file:
+                return number_type(value)
         return parse(value)
 
     return BeforeValidator(validate)
@@ -117,7 +154,7 @@ def _unit_validator(parse, number_type):
 
 Duration = Annotated[
     float,
-    _unit_validator(parse_duration, float),
+    _unit_validator(parse_duration, float, "duration"),
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^(0|(\d+(\.\d+)?(ms|s|m|h))+)$", "examples": ["500ms", "30s", "2m"]}),
 ]
@@ -125,7 +162,7 @@ Duration = Annotated[
 
 Rate = Annotated[
     float,
-    _unit_validator(parse_rate, float),
+    _unit_validator(parse_rate, float, "rate"),
     PlainSerializer(format_rate, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^(0|\d+(\.\d+)?\s*/\s*(s|m|h))$", "examples": ["20/s", "600/m"]}),
 ]
@@ -133,8 +170,8 @@ Rate = Annotated[
 
 Size = Annotated[
     int,
-    _unit_validator(parse_size, int),
-    PlainSerializer(lambda b: f"{b}B", return_type=str),
+    _unit_validator(parse_size, int, "size"),
+    PlainSerializer(format_size, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^(0|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$", "examples": ["512MiB", "4GiB"]}),
 ]
 """Bytes as int in Python; a unit string (`4GiB`) in YAML and JSON."""

@@ -7,25 +7,37 @@ from typing import Annotated
 from pydantic import Field
 
 from brownout.experiments.spec.faults.common import FaultBase, Schedule, Selection
+from brownout.experiments.spec.faults.kubernetes import KubernetesNodeCordon, KubernetesPodKill, KubernetesScaleDown
+from brownout.experiments.spec.faults.network import NetworkProxyDown, NetworkToxic
 from brownout.experiments.spec.faults.sandbox import (
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,
     SandboxSlowEmbeddings,
 )
+from brownout.experiments.spec.faults.stream import StreamFault
 
 __all__ = [
     "Fault",
     "FaultBase",
+    "KubernetesNodeCordon",
+    "KubernetesPodKill",
+    "KubernetesScaleDown",
+    "NetworkProxyDown",
+    "NetworkToxic",
     "SandboxGpuOom",
     "SandboxRegionDown",
     "SandboxReplicaKill",
     "SandboxSlowEmbeddings",
     "Schedule",
     "Selection",
+    "StreamFault",
 ]
 
 Fault = Annotated[
-    SandboxReplicaKill | SandboxGpuOom | SandboxRegionDown | SandboxSlowEmbeddings,
+    SandboxReplicaKill | SandboxGpuOom | SandboxRegionDown | SandboxSlowEmbeddings
+    | StreamFault
+    | NetworkToxic | NetworkProxyDown
+    | KubernetesPodKill | KubernetesScaleDown | KubernetesNodeCordon,
     Field(discriminator="kind"),
 ]
