@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -205,3 +206,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CODES["error"]
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `brownout schema | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
