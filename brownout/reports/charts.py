@@ -1,0 +1,129 @@
+"""Timeline charts as inline SVG, drawn in Python at report time (no script, no network).
+
+A chart is a few polylines over time with the fault windows shaded, phase
+boundaries drawn and events ticked. Missing values (None) break the line; an
+infinite value is drawn on the top edge, in the series' colour, as a cross.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from html import escape
+
+__all__ = ["Band", "Chart", "Line", "Marker", "render_chart"]
+
+PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2")
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    values: list[float | None]
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded span of time (a fault window)."""
+
+    start: float
+    end: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A vertical tick at one time (a phase boundary or an event)."""
+
+    t: float
+    label: str
+    strong: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    x: list[float]                      # seconds since run start, one per value
+    lines: list[Line]
+    x_max: float                        # right edge: the run's length
+    y_format: str = "{:.3g}"            # tick label format
+    y_max: float | None = None          # fixed top (e.g. 1.0 for rates)
+    bands: list[Band] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    width: int = 1180
+    height: int = 240
+
+
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 28, 40
+
+
+def _nice(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= value (1 for value <= 0)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** math.floor(math.log10(value))
+    return next(m * step for m in (1, 2, 2.5, 5, 10) if value <= m * step * (1 + 1e-9))
+
+
+def render_chart(chart: Chart) -> str:
+    """SVG markup of one chart; every text is escaped."""
+    w, h = chart.width, chart.height
+    plot_w, plot_h = w - _LEFT - _RIGHT, h - _TOP - _BOTTOM
+    x_end = max(chart.x_max, 1e-9)
+    finite = [v for line in chart.lines for v in line.values if v is not None and math.isfinite(v)]
+    y_top = chart.y_max if chart.y_max is not None else _nice(max(finite, default=0.0))
+
+    def sx(t: float) -> float:
+        return _LEFT + plot_w * max(0.0, min(t, x_end)) / x_end
+
+    def sy(v: float) -> float:
+        return _TOP + plot_h * (1 - max(0.0, min(v, y_top)) / y_top)
+
+    out = [f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" '
+           f'aria-label="{escape(chart.title)}" class="chart">',
+           f'<text x="{_LEFT}" y="18" class="chart-title">{escape(chart.title)}</text>']
+    for band in chart.bands:
+        x0, x1 = sx(band.start), sx(band.end)
+        out.append(f'<rect x="{x0:.1f}" y="{_TOP}" width="{max(x1 - x0, 1):.1f}" height="{plot_h}" class="band">'
+                   f'<title>{escape(band.label)}</title></rect>')
+    for i in range(5):
+        v = y_top * i / 4
+        y = sy(v)
+        out.append(f'<line x1="{_LEFT}" x2="{w - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                   f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
+                   f'{escape(chart.y_format.format(v))}</text>')
+    x_step = _nice(x_end / 8)
+    for i in range(int(x_end / x_step + 1e-9) + 1):
+        t = i * x_step
+        out.append(f'<text x="{sx(t):.1f}" y="{h - _BOTTOM + 16}" class="tick" text-anchor="middle">{t:g}s</text>')
+    for marker in chart.markers:
+        x = sx(marker.t)
+        cls = "phase" if marker.strong else "event"
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" class="{cls}">'
+                   f'<title>{escape(marker.label)}</title></line>')
+        if marker.strong:
+            out.append(f'<text x="{x + 3:.1f}" y="{_TOP + 11}" class="tick">{escape(marker.label)}</text>')
+    for i, line in enumerate(chart.lines):
+        color = line.color or PALETTE[i % len(PALETTE)]
+        runs: list[list[str]] = [[]]
+        for t, v in zip(chart.x, line.values, strict=True):
+            if v is None or math.isnan(v):
+                runs.append([])
+            elif math.isinf(v):
+                runs.append([])
+                out.append(f'<text x="{sx(t):.1f}" y="{_TOP + 4}" fill="{color}" class="inf" text-anchor="middle">×'
+                           f'<title>{escape(line.label)}: ∞ at {t:.0f}s</title></text>')
+            else:
+                runs[-1].append(f"{sx(t):.1f},{sy(v):.1f}")
+        for run in runs:
+            if len(run) > 1:
+                out.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" stroke-width="1.8"/>')
+            elif run:
+                x, y = run[0].split(",")
+                out.append(f'<circle cx="{x}" cy="{y}" r="2" fill="{color}"/>')
+        lx = _LEFT + 8 + i * 170
+        out.append(f'<rect x="{lx}" y="{h - 14}" width="12" height="4" fill="{color}"/>'
+                   f'<text x="{lx + 16}" y="{h - 9}" class="legend">{escape(line.label)}</text>')
+    out.append("</svg>")
+    return "".join(out)

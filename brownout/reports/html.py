@@ -1,0 +1,92 @@
+"""The HTML report: one self-contained file (inline CSS, inline SVG, no script, no network).
+
+Everything shown is computed here or earlier; the Jinja2 template only lays it out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from brownout.reports.charts import Band, Chart, Line, Marker, render_chart
+from brownout.reports.fmt import format_margin, format_time, format_value
+from brownout.reports.markdown import (
+    PHASE_ROWS,
+    STATUS_BADGES,
+    VERDICT_BADGES,
+    phase_cell,
+)
+from brownout.reports.results import RunResults
+
+__all__ = ["render_html", "timeline_charts", "write_html"]
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("brownout.reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["value"] = format_value
+    env.filters["margin"] = format_margin
+    env.filters["clock"] = format_time
+    return env
+
+
+def timeline_charts(results: RunResults) -> list[str]:
+    """Throughput (requests, tokens), outcome rates and TTFT over time buckets, fault windows shaded, events ticked."""
+    t0 = results.timeline.run_start
+    x = [(b.start + b.end) / 2 - t0 for b in results.buckets]
+    bands = [Band(f.injected_at - t0, (f.rolled_back_at or results.timeline.run_end or f.injected_at) - t0,
+                  f"fault {f.fault} ({f.kind})")
+             for f in results.timeline.faults if f.injected_at is not None]
+    markers = [Marker(p.start - t0, p.name, strong=True) for p in results.timeline.phases]
+    markers += [Marker(e.t - t0, f"{e.kind}: {e.name}") for e in results.timeline.events if e.kind != "phase_started"]
+    end = results.timeline.run_end or (results.buckets[-1].end if results.buckets else t0)
+    common: dict[str, Any] = dict(x_max=end - t0, bands=bands, markers=markers)
+
+    def series(attr: str) -> list[float | None]:
+        return [getattr(b, attr) for b in results.buckets]
+
+    charts = [
+        Chart("Throughput (requests/s)", x, [
+            Line("answered", series("requests_per_s")),
+            Line("goodput", series("goodput"), "#16a34a"),
+        ], **common),
+        Chart("Output tokens/s", x, [Line("output tokens/s", series("output_tokens_per_s"), "#0891b2")], **common),
+        Chart("Outcome rates", x, [
+            Line("success", series("success_rate"), "#16a34a"),
+            Line("degraded", series("degraded_rate"), "#d97706"),
+            Line("error", series("error_rate"), "#dc2626"),
+            Line("throttled", series("throttle_rate"), "#7c3aed"),
+        ], y_format="{:.0%}", y_max=1.0, **common),
+        Chart("TTFT (s)", x, [
+            Line("p95", series("ttft_p95"), "#2563eb"),
+            Line("p50", series("ttft_p50"), "#0891b2"),
+            Line("p95 adjusted (failed = ∞)", series("ttft_p95_adjusted"), "#dc2626"),
+        ], **common),
+    ]
+    return [render_chart(c) for c in charts]
+
+
+def render_html(results: RunResults) -> str:
+    t0 = results.timeline.run_start
+    context = dict(
+        r=results,
+        verdict_badge=VERDICT_BADGES[results.verdict],
+        status_badges=STATUS_BADGES,
+        charts=[Markup(svg) for svg in timeline_charts(results)],
+        phase_names=[p for p in ("baseline", "fault", "recovery", "run") if p in results.phases],
+        phase_rows=[(row[0], {p: phase_cell(results, p, row) for p in results.phases}) for row in PHASE_ROWS],
+        spec_yaml=yaml.safe_dump(results.spec, sort_keys=False, allow_unicode=True),
+        events=sorted(results.timeline.events, key=lambda e: e.t),
+        t0=t0,
+    )
+    return _env().get_template("report.html.j2").render(**context)
+
+
+def write_html(results: RunResults, path: Path) -> Path:
+    path = Path(path)
+    path.write_text(render_html(results), encoding="utf-8")
+    return path

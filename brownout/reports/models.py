@@ -1,0 +1,156 @@
+"""Typed pieces of a run's results: window metrics, objective results, score parts.
+
+Values are seconds, ratios or per-second rates as each metric's docstring says.
+`None` always means "no data" (inconclusive), never 0; `inf` is a real value
+(an adjusted percentile that lands on a failed request, a fault never recovered
+from). JSON writes inf as the string "Infinity" so files stay strict JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BucketMetrics",
+    "FailoverResult",
+    "LatencyStats",
+    "ObjectiveResult",
+    "ProbeSummary",
+    "RecoveryResult",
+    "ResultModel",
+    "ScoreComponent",
+    "WindowMetrics",
+]
+
+Value = float | None
+
+
+class ResultModel(BaseModel):
+    """Strict, immutable, and inf-safe in JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
+
+
+class LatencyStats(ResultModel):
+    """Statistics of one latency metric in one window; `n` is the sample size."""
+
+    n: int
+    p50: Value = None
+    p90: Value = None
+    p95: Value = None
+    p99: Value = None
+    mean: Value = None
+    max: Value = None
+
+
+class WindowMetrics(ResultModel):
+    """Every window metric of one phase (baseline, fault, recovery or run)."""
+
+    window: str
+    start: float
+    end: float
+    requests: int
+    ok: int
+    degraded: int
+    errors: int
+    throttled: int
+    success_rate: Value
+    degraded_rate: Value
+    error_rate: Value
+    throttle_rate: Value
+    error_budget_burn: Value
+    requests_per_s: Value
+    output_tokens_per_s: Value
+    goodput: Value
+    token_goodput: Value
+    latency: dict[str, LatencyStats] = Field(description="Plain: over ok and degraded requests.")
+    latency_adjusted: dict[str, LatencyStats] = Field(description="Failed requests count as +inf.")
+    probe_success_rate: dict[str, Value] = Field(default_factory=dict)
+
+
+class BucketMetrics(ResultModel):
+    """The few metrics the timeline charts draw, for one time bucket."""
+
+    start: float
+    end: float
+    requests: int
+    success_rate: Value
+    degraded_rate: Value
+    error_rate: Value
+    throttle_rate: Value
+    requests_per_s: Value
+    output_tokens_per_s: Value
+    goodput: Value
+    ttft_p50: Value
+    ttft_p95: Value
+    ttft_p95_adjusted: Value
+
+
+class RecoveryResult(ResultModel):
+    """time_to_recover: `value` is seconds, inf when never recovered, None when it cannot be judged."""
+
+    status: Literal["recovered", "never", "no_data"]
+    value: Value
+    since: Value = Field(None, description="Last rollback (or the fault phase's end), run clock.")
+    recovered_at: Value = Field(None, description="Start of the first bucket from which every watched metric stayed recovered.")
+    baseline: dict[str, Value] = Field(default_factory=dict)
+    watch: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class FailoverResult(ResultModel):
+    """failover_time of one region fault: `value` is seconds, inf when no other region ever served."""
+
+    fault: str
+    region: str
+    status: Literal["failed_over", "seamless", "never", "no_data"]
+    value: Value
+    injected_at: Value = None
+    first_failure_at: Value = None
+    served_elsewhere_at: Value = None
+    reason: str = ""
+
+
+class ObjectiveResult(ResultModel):
+    """One SLO or steady-state check, evaluated."""
+
+    name: str
+    label: str
+    kind: Literal["slo", "steady_state"]
+    phase: str
+    metric: str
+    actual: Value
+    op: str
+    threshold: float
+    margin: Value = Field(None, description="Signed room to the threshold; > 0 passes. See margin_unit.")
+    margin_unit: Literal["relative", "absolute"] = "relative"
+    status: Literal["pass", "fail", "inconclusive"]
+    passed: bool = Field(description="Counts as passing the gate (inconclusive passes only when the SLO says so).")
+    severity: Literal["critical", "major", "minor"] = "major"
+    message: str = ""
+
+    def summary(self) -> str:
+        """One line for logs and journals: `name [phase]: actual X vs threshold op Y -> pass`."""
+        return f"{self.name} [{self.phase}]: {self.message} -> {self.status}"
+
+
+class ScoreComponent(ResultModel):
+    """One part of the resilience score: `value` 0..1 (None = not applicable, its weight is shared out)."""
+
+    name: str
+    weight: float
+    value: Value
+    points: float = Field(description="Contribution to the 0..100 score after re-weighting.")
+    explanation: str
+
+
+class ProbeSummary(ResultModel):
+    probe: str
+    kind: str
+    runs: int
+    ok: int
+    success_rate: Value
+    latency_p95: Value
+    last_failure: str | None = None

@@ -1,0 +1,34 @@
+"""Write a run's results in every format: JSON, JUnit XML, Markdown and HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brownout.reports.html import write_html
+from brownout.reports.junit import write_junit
+from brownout.reports.markdown import write_markdown
+from brownout.reports.results import RunResults
+
+__all__ = ["OUTPUT_NAMES", "write_all", "write_json"]
+
+OUTPUT_NAMES = {"json": "results.json", "junit": "junit.xml", "markdown": "summary.md", "html": "report.html"}
+
+
+def write_json(results: RunResults, path: Path) -> Path:
+    """Strict JSON (inf as "Infinity"); `RunResults.model_validate_json` reads it back."""
+    path = Path(path)
+    path.write_text(results.model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
+def write_all(results: RunResults, out_dir: Path) -> dict[str, Path]:
+    """Every output into `out_dir`; each document lists the paths of all of them."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out / name for kind, name in OUTPUT_NAMES.items()}
+    final = results.model_copy(update={"outputs": {kind: str(p) for kind, p in paths.items()}})
+    write_json(final, paths["json"])
+    write_junit(final, paths["junit"])
+    write_markdown(final, paths["markdown"])
+    write_html(final, paths["html"])
+    return paths

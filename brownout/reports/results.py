@@ -1,0 +1,191 @@
+"""The results document of one run (`brownout.results/v1`) and how it is built.
+
+`build_results` is the single entry point the runner calls after rollback: it
+scores the records and probe runs against the spec and returns a `RunResults`
+that every output (JSON, JUnit, Markdown, HTML) is rendered from.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import sys
+from collections.abc import Iterable
+from importlib import metadata
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import ConfigDict, Field
+
+from brownout.experiments.spec.experiment import Experiment
+from brownout.experiments.timeline import Timeline
+from brownout.probes.result import ProbeResult
+from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
+from brownout.reports.models import (
+    BucketMetrics,
+    FailoverResult,
+    ObjectiveResult,
+    ProbeSummary,
+    RecoveryResult,
+    ResultModel,
+    ScoreComponent,
+    WindowMetrics,
+)
+from brownout.reports.score import resilience_score
+from brownout.reports.scoring import bucket_series, definitions, phase_metrics
+from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
+
+__all__ = [
+    "EXIT_CODES",
+    "SCHEMA_VERSION",
+    "Environment",
+    "RunResults",
+    "RunStatus",
+    "Verdict",
+    "build_results",
+    "collect_environment",
+]
+
+SCHEMA_VERSION = "brownout.results/v1"
+RunStatus = Literal["passed", "aborted", "not_steady", "error", "interrupted"]
+"""How the run ended, from the runner: `passed` means it ran to the end and scoring decides."""
+Verdict = Literal["passed", "failed", "aborted", "not_steady", "error", "interrupted"]
+EXIT_CODES: dict[str, int] = {"passed": 0, "failed": 1, "aborted": 3, "not_steady": 4, "error": 5, "interrupted": 130}
+"""Exit code per verdict: the same as `brownout.cli.EXIT_CODES` (interrupted: 128 + SIGINT)."""
+
+_PACKAGES = ("locust", "pandas", "pydantic", "httpx", "aiohttp", "kubernetes", "jinja2")
+
+
+class Environment(ResultModel):
+    """Where and with what the run happened; the runner may add keys (target, base URL, run id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    brownout: str
+    python: str
+    platform: str
+    host: str
+    workers: int
+    packages: dict[str, str | None] = Field(default_factory=dict)
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def collect_environment(workers: int) -> Environment:
+    """Versions of brownout, Python and key libraries, the host name and the load worker count."""
+    return Environment(
+        brownout=_version("brownout"),
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+        host=socket.gethostname(),
+        workers=workers,
+        packages={name: _version(name) for name in _PACKAGES},
+    )
+
+
+class RunResults(ResultModel):
+    """Everything a report shows, in one JSON-round-trippable document."""
+
+    schema_version: Literal["brownout.results/v1"] = SCHEMA_VERSION
+    experiment: str
+    description: str = ""
+    spec: dict[str, Any] = Field(description="The experiment as run (secrets excluded by the caller).")
+    verdict: Verdict
+    exit_code: int
+    message: str = Field("", description="Why the run ended as it did, when it did not run to the end.")
+    score: float | None = Field(description="Resilience score 0..100; None when no part applies.")
+    score_components: list[ScoreComponent]
+    slos: list[ObjectiveResult]
+    steady_state: list[ObjectiveResult]
+    steady_state_held: bool
+    phases: dict[str, WindowMetrics]
+    buckets: list[BucketMetrics]
+    bucket_width: float
+    recovery: RecoveryResult
+    failovers: list[FailoverResult]
+    timeline: Timeline
+    probes: list[ProbeSummary]
+    probe_series: list[ProbeResult]
+    environment: Environment
+    definitions: dict[str, str] = Field(description="Formula of every metric shown.")
+    records_paths: list[str] = Field(default_factory=list, description="Raw request-record files (JSON lines).")
+    outputs: dict[str, str] = Field(default_factory=dict, description="Output kind -> path written.")
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A frame row as plain Python values, NaN as None."""
+    return {k: None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def _verdict(status: RunStatus, slos: list[ObjectiveResult], steady: bool) -> Verdict:
+    if status != "passed":
+        return status
+    return "passed" if steady and all(r.passed for r in slos) else "failed"
+
+
+def build_results(
+    spec: Experiment,
+    spec_document: dict[str, Any],
+    records_df: pd.DataFrame | None,
+    probes: pd.DataFrame | Iterable[ProbeResult] | None,
+    timeline: Timeline,
+    *,
+    status: RunStatus = "passed",
+    environment: Environment | dict[str, Any],
+    message: str = "",
+    steady_state: list[ObjectiveResult] | None = None,
+    records_paths: Iterable[str] = (),
+) -> RunResults:
+    """Score a finished (or aborted) run.
+
+    `status` is how the run ended; `passed` (ran to the end) lets scoring decide:
+    the verdict is `passed` iff every SLO passes and the steady state held, else
+    `failed`. Any other status is the verdict as is. `steady_state` takes the
+    results the runner evaluated live; without them they are evaluated here
+    over the same windows (`steady_state_windows`).
+    """
+    records = request_frame(records_df)
+    runs = probe_frame(probes)
+    probe_names = sorted({p.name for p in spec.probes} | set(runs["probe"].astype(str)))
+    phases = phase_metrics(records, runs, timeline, spec.scoring, probe_names)
+    recovery = time_to_recover(records, timeline, spec.scoring)
+    failovers = failover_time(records, timeline)
+    slos = evaluate_slos(spec, phases, recovery, failovers)
+    if steady_state is None:
+        steady_state = [
+            result
+            for window in steady_state_windows(spec, timeline)
+            for result in evaluate_steady_state(spec, records, runs, window.start, window.end, label=window.name)
+        ]
+    held = steady_state_held(steady_state)
+    score, components = resilience_score(slos, phases, recovery, spec.scoring)
+    verdict = _verdict(status, slos, held)
+    return RunResults(
+        experiment=spec.metadata.name,
+        description=spec.metadata.description,
+        spec=spec_document,
+        verdict=verdict,
+        exit_code=EXIT_CODES[verdict],
+        message=message,
+        score=score,
+        score_components=components,
+        slos=slos,
+        steady_state=steady_state,
+        steady_state_held=held,
+        phases=phases,
+        buckets=bucket_series(records, timeline, spec.scoring),
+        bucket_width=spec.scoring.bucket,
+        recovery=recovery,
+        failovers=failovers,
+        timeline=timeline,
+        probes=probe_summaries(runs),
+        probe_series=[ProbeResult(**_plain(row)) for row in runs.sort_values("t").to_dict("records")],
+        environment=environment if isinstance(environment, Environment) else Environment.model_validate(environment),
+        definitions=definitions(),
+        records_paths=list(records_paths),
+    )

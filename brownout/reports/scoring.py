@@ -1,0 +1,164 @@
+"""Window metrics of a run: per phase, per time bucket, and the run-level recovery metrics.
+
+This module only assembles; every formula lives in `brownout.reports.metrics`
+(one module per family) and is written out in shared/metrics.md. Phase
+membership follows `brownout.reports.window` (a request belongs where its
+`t_sched`, else its `t_send`, falls).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from brownout.experiments.spec.objectives import LATENCY_METRICS, Objective, Scoring
+from brownout.experiments.timeline import Timeline
+from brownout.reports.metrics import latency, outcomes, throughput
+from brownout.reports.metrics import probes as probe_metrics
+from brownout.reports.metrics import recovery as recovery_metrics
+from brownout.reports.metrics.table import RequestTable
+from brownout.reports.models import (
+    BucketMetrics,
+    FailoverResult,
+    LatencyStats,
+    RecoveryResult,
+    WindowMetrics,
+)
+from brownout.reports.window import (
+    Window,
+    bucket_windows,
+    in_window,
+    phase_windows,
+    probes_in_window,
+)
+
+__all__ = ["bucket_series", "definitions", "objective_value", "phase_metrics", "window_metrics"]
+
+_LATENCY_ORDER = ("ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag")
+
+
+def _stats(records: pd.DataFrame, metric: str, adjusted: bool) -> LatencyStats:
+    sample = latency.latency_samples(records, metric, adjusted=adjusted)
+    return LatencyStats(n=int(sample.size), **latency.latency_stats(sample))
+
+
+def window_metrics(
+    records: pd.DataFrame, probes: pd.DataFrame, window: Window, scoring: Scoring, probe_names: list[str]
+) -> WindowMetrics:
+    """Every window metric over the requests and probe runs that fall in `window`."""
+    reqs = in_window(records, window)
+    runs = probes_in_window(probes, window)
+    counts = outcomes.count_outcomes(reqs)
+    return WindowMetrics(
+        window=window.name,
+        start=window.start,
+        end=window.end,
+        requests=counts.requests,
+        ok=counts.ok,
+        degraded=counts.degraded,
+        errors=counts.errors,
+        throttled=counts.throttled,
+        success_rate=outcomes.success_rate(counts),
+        degraded_rate=outcomes.degraded_rate(counts),
+        error_rate=outcomes.error_rate(counts),
+        throttle_rate=outcomes.throttle_rate(counts),
+        error_budget_burn=outcomes.error_budget_burn(counts, scoring.error_budget),
+        requests_per_s=throughput.requests_per_s(reqs, window.duration),
+        output_tokens_per_s=throughput.output_tokens_per_s(reqs, window.duration),
+        goodput=throughput.goodput(reqs, window.duration, scoring.goodput),
+        token_goodput=throughput.token_goodput(reqs, window.duration, scoring.goodput),
+        latency={m: _stats(reqs, m, False) for m in _LATENCY_ORDER},
+        latency_adjusted={m: _stats(reqs, m, True) for m in _LATENCY_ORDER},
+        probe_success_rate={name: probe_metrics.probe_success_rate(runs, name) for name in probe_names},
+    )
+
+
+def phase_metrics(
+    records: pd.DataFrame, probes: pd.DataFrame, timeline: Timeline, scoring: Scoring, probe_names: list[str]
+) -> dict[str, WindowMetrics]:
+    """Window metrics of baseline, fault, recovery and run, for the phases the run reached."""
+    return {
+        name: window_metrics(records, probes, window, scoring, probe_names)
+        for name, window in phase_windows(timeline).items()
+    }
+
+
+def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -> list[BucketMetrics]:
+    """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context)."""
+    end = timeline.run_end if timeline.run_end is not None else max((p.end for p in timeline.phases), default=None)
+    if end is None:
+        return []
+    table = RequestTable.build(records, scoring.goodput)
+    series = []
+    for window in bucket_windows(timeline.run_start, end, scoring.bucket):
+        at = table.span(window)
+        counts = table.counts(at)
+        ttft = table.ttft_sample(at, adjusted=False)
+        series.append(BucketMetrics(
+            start=window.start,
+            end=window.end,
+            requests=counts.requests,
+            success_rate=outcomes.success_rate(counts),
+            degraded_rate=outcomes.degraded_rate(counts),
+            error_rate=outcomes.error_rate(counts),
+            throttle_rate=outcomes.throttle_rate(counts),
+            requests_per_s=throughput.per_second(counts.success, counts.requests, window.duration),
+            output_tokens_per_s=throughput.per_second(table.output_tokens(at), counts.requests, window.duration),
+            goodput=throughput.per_second(table.goodput_requests(at), counts.requests, window.duration),
+            ttft_p50=latency.percentile(ttft, 50),
+            ttft_p95=latency.percentile(ttft, 95),
+            ttft_p95_adjusted=latency.percentile(table.ttft_sample(at, adjusted=True), 95),
+        ))
+    return series
+
+
+def objective_value(
+    objective: Objective,
+    window: WindowMetrics | None,
+    recovery: RecoveryResult,
+    failovers: list[FailoverResult],
+) -> float | None:
+    """The actual value an objective is judged on; None when there is no data.
+
+    time_to_recover and failover_time belong to the run, whatever the objective's
+    phase; failover_time is the worst region fault's.
+    """
+    metric = objective.metric
+    if metric == "time_to_recover":
+        return recovery.value
+    if metric == "failover_time":
+        values = [f.value for f in failovers if f.value is not None]
+        return max(values) if values else None
+    if window is None:
+        return None
+    if metric in LATENCY_METRICS:
+        stats = (window.latency_adjusted if objective.adjusted else window.latency)[metric]
+        return getattr(stats, objective.stat)
+    if metric == "probe_success_rate":
+        return window.probe_success_rate.get(objective.probe)
+    return getattr(window, metric)
+
+
+_DOCUMENTED = {
+    "success_rate": outcomes.success_rate,
+    "degraded_rate": outcomes.degraded_rate,
+    "error_rate": outcomes.error_rate,
+    "throttle_rate": outcomes.throttle_rate,
+    "error_budget_burn": outcomes.error_budget_burn,
+    "requests_per_s": throughput.requests_per_s,
+    "output_tokens_per_s": throughput.output_tokens_per_s,
+    "goodput": throughput.goodput,
+    "token_goodput": throughput.token_goodput,
+    "time_to_recover": recovery_metrics.time_to_recover,
+    "failover_time": recovery_metrics.failover_time,
+    "probe_success_rate": probe_metrics.probe_success_rate,
+    "percentile": latency.percentile,
+}
+
+
+def definitions() -> dict[str, str]:
+    """Metric name -> formula, read from each metric's `Formula:` docstring, for the report."""
+    out = {name: f"{formula}. Unit: seconds. Lower is better." for name, formula in latency.FORMULAS.items()}
+    for name, func in _DOCUMENTED.items():
+        doc = " ".join((func.__doc__ or "").split())
+        out[name] = doc.split("Formula:", 1)[1].strip() if "Formula:" in doc else doc
+    return out

@@ -1,0 +1,169 @@
+"""Window metrics on constructed frames, against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from brownout.experiments.spec.objectives import GoodputCriteria
+from brownout.reports.metrics import (
+    count_outcomes,
+    degraded_rate,
+    error_budget_burn,
+    error_rate,
+    goodput,
+    latency_samples,
+    latency_stats,
+    output_tokens_per_s,
+    percentile,
+    requests_per_s,
+    success_rate,
+    throttle_rate,
+    token_goodput,
+)
+from brownout.reports.window import Window, bucket_windows, in_window
+from tests.reports.builders import T0, frame, req
+
+approx = lambda v: pytest.approx(v, abs=1e-6)  # noqa: E731  (marks sit near 1.7e9 s: ~2e-7 s resolution)
+
+
+def stats(rows, metric, adjusted=False):
+    return latency_stats(latency_samples(frame(rows), metric, adjusted=adjusted))
+
+
+def test_outcome_rates_count_throttled_apart_from_errors():
+    rows = [req(i) for i in range(6)] + [
+        req(6, outcome="degraded"),
+        req(7, outcome="failed", error_class="http_5xx", status=503),
+        req(8, outcome="failed", error_class="timeout"),
+        req(9, outcome="failed", error_class="throttled", status=429),
+    ]
+    counts = count_outcomes(frame(rows))
+    assert (counts.requests, counts.ok, counts.degraded, counts.errors, counts.throttled) == (10, 6, 1, 2, 1)
+    assert success_rate(counts) == pytest.approx(0.7)
+    assert degraded_rate(counts) == pytest.approx(0.1)
+    assert error_rate(counts) == pytest.approx(0.2)
+    assert throttle_rate(counts) == pytest.approx(0.1)
+    # 2 errors / (1% of 10 requests) = 20 budgets; the 429 burns nothing
+    assert error_budget_burn(counts, 0.01) == pytest.approx(20.0)
+
+
+def test_status_429_without_error_class_is_throttled():
+    counts = count_outcomes(frame([req(0, outcome="failed", error_class="client_error", status=429), req(1)]))
+    assert (counts.errors, counts.throttled) == (0, 1)
+
+
+def test_empty_window_is_no_data_not_zero():
+    empty = frame([])
+    counts = count_outcomes(empty)
+    for fn in (success_rate, degraded_rate, error_rate, throttle_rate):
+        assert fn(counts) is None
+    assert error_budget_burn(counts, 0.01) is None
+    assert requests_per_s(empty, 10) is None
+    assert output_tokens_per_s(empty, 10) is None
+    assert goodput(empty, 10, GoodputCriteria()) is None
+    assert all(v is None for v in stats([], "ttft").values())
+
+
+def test_plain_and_adjusted_percentiles_nearest_rank():
+    rows = [req(i, ttft=t) for i, t in enumerate((0.5, 0.1, 0.4, 0.2, 0.3))] + [req(5, outcome="failed")]
+    plain = stats(rows, "ttft")
+    # sorted .1 .2 .3 .4 .5: p50 rank ceil(2.5)=3 -> .3; p90 rank ceil(4.5)=5 -> .5
+    assert plain["p50"] == approx(0.3) and plain["p90"] == approx(0.5) and plain["p99"] == approx(0.5)
+    assert plain["mean"] == approx(0.3) and plain["max"] == approx(0.5)
+    adjusted = stats(rows, "ttft", adjusted=True)
+    # six samples with one inf: p50 rank 3 -> .3; p90 rank ceil(5.4)=6 -> inf
+    assert adjusted["p50"] == approx(0.3)
+    assert adjusted["p90"] == math.inf and adjusted["mean"] == math.inf and adjusted["max"] == math.inf
+
+
+def test_all_failed_plain_is_no_data_adjusted_is_infinite():
+    rows = [req(i, outcome="failed") for i in range(4)]
+    assert all(v is None for v in stats(rows, "e2e").values())
+    assert all(v == math.inf for v in stats(rows, "e2e", adjusted=True).values())
+    assert success_rate(count_outcomes(frame(rows))) == 0.0
+    assert goodput(frame(rows), 10, GoodputCriteria()) == 0.0
+
+
+def test_tpot_undefined_for_one_token_outputs():
+    rows = [req(0, tokens=1, tpot_span=0.0), req(1, tokens=5, tpot_span=0.4)]
+    sample = latency_samples(frame(rows), "tpot", adjusted=False)
+    assert sample.size == 1 and sample[0] == approx(0.1)  # 0.4 s / (5 - 1)
+    only_one_token = latency_samples(frame([req(0, tokens=1)]), "tpot", adjusted=False)
+    assert only_one_token.size == 0 and percentile(only_one_token, 50) is None
+
+
+def test_itl_pooled_over_chunks_of_successful_requests():
+    rows = [req(0, itl=[0.1, 0.3]), req(1, itl=[0.2]), req(2, outcome="failed", itl=[9.0])]
+    plain = stats(rows, "itl")
+    assert plain["p50"] == approx(0.2) and plain["mean"] == approx(0.2) and plain["max"] == approx(0.3)
+    adjusted = stats(rows, "itl", adjusted=True)  # .1 .2 .3 inf: p50 rank 2, p90 rank 4
+    assert adjusted["p50"] == approx(0.2) and adjusted["p90"] == math.inf
+
+
+def test_schedule_lag_and_ttft_from_schedule():
+    rows = [req(0, lag=0.25, ttft=0.1), req(1, lag=0.75, ttft=0.1)]
+    assert stats(rows, "schedule_lag")["max"] == approx(0.75)
+    assert stats(rows, "ttft_from_schedule")["mean"] == approx(0.6)  # (0.35 + 0.85) / 2
+    assert stats(rows, "ttft")["mean"] == approx(0.1)
+
+
+def test_goodput_counts_ok_requests_meeting_every_limit():
+    criteria = GoodputCriteria(ttft=0.5, tpot=0.05)
+    rows = [
+        req(0, ttft=0.1, tokens=10, tpot_span=0.27),   # tpot .03: good
+        req(1, ttft=0.6, tokens=10, tpot_span=0.27),   # ttft over: not good
+        req(2, ttft=0.1, tokens=1),                    # no tpot: good
+        req(3, ttft=0.1, tokens=11, tpot_span=1.0),    # tpot .1: not good
+        req(4, outcome="degraded", ttft=0.1, tokens=10),  # degraded: never good
+        req(5, outcome="failed"),
+    ]
+    df = frame(rows)
+    assert goodput(df, 10.0, criteria) == pytest.approx(0.2)        # 2 requests / 10 s
+    assert token_goodput(df, 10.0, criteria) == pytest.approx(1.1)  # (10 + 1) tokens / 10 s
+    assert requests_per_s(df, 10.0) == pytest.approx(0.5)           # 5 answered / 10 s
+    assert output_tokens_per_s(df, 10.0) == pytest.approx(4.2)      # (10+10+1+11+10) / 10 s
+
+
+def test_phase_membership_by_schedule_then_send_and_dropped_included():
+    baseline = Window("baseline", T0, T0 + 10)
+    rows = [
+        req(9.9, lag=0.5),                                      # scheduled in baseline, sent in fault
+        req(9.8, sched=False, lag=0.5),                         # closed loop: placed by t_send (10.3)
+        req(5, outcome="failed", error_class="dropped", sent=False),  # never sent: placed by t_sched
+        req(10.0),                                              # half-open window: belongs to the next one
+    ]
+    picked = in_window(frame(rows), baseline)
+    assert sorted(picked["request_id"]) == ["r5", "r9.9"]
+    assert count_outcomes(picked).errors == 1
+
+
+def test_bucket_windows_cut_or_full():
+    assert [(w.start, w.end) for w in bucket_windows(0, 5, 2)] == [(0, 2), (2, 4), (4, 5)]
+    assert [(w.start, w.end) for w in bucket_windows(0, 5, 2, full_only=True)] == [(0, 2), (2, 4)]
+    assert bucket_windows(3, 3, 2) == []
+
+
+def test_bucket_series_agrees_with_window_metrics():
+    """The per-bucket fast path must give what the per-phase path gives over the same window."""
+    from brownout.experiments.spec.objectives import Scoring
+    from brownout.reports.scoring import bucket_series, window_metrics
+    from tests.reports.builders import probes, timeline
+
+    scoring = Scoring(bucket=5.0, goodput=GoodputCriteria(ttft=0.3))
+    rows = [req(t / 3, ttft=(t % 7) / 10, tokens=t % 4 + 1,
+                outcome=("ok", "degraded", "failed", "ok", "ok")[t % 5],
+                error_class="throttled" if t % 10 == 2 else None) for t in range(90)]
+    rows.append(req(3, outcome="failed", error_class="dropped", sent=False))
+    df = frame(rows)
+    series = bucket_series(df, timeline(), scoring)
+    assert len(series) == 6 and sum(b.requests for b in series) == 91
+    for bucket in series:
+        full = window_metrics(df, probes([]), Window("b", bucket.start, bucket.end), scoring, [])
+        assert bucket.requests == full.requests
+        for name in ("success_rate", "degraded_rate", "error_rate", "throttle_rate", "requests_per_s",
+                     "output_tokens_per_s", "goodput"):
+            assert getattr(bucket, name) == pytest.approx(getattr(full, name)), name
+        assert bucket.ttft_p95 == full.latency["ttft"].p95
+        assert bucket.ttft_p95_adjusted == full.latency_adjusted["ttft"].p95

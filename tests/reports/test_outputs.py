@@ -1,0 +1,203 @@
+"""Results document and its outputs: JSON round trip, JUnit structure, Markdown, self-contained HTML."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from brownout.experiments.timeline import FaultWindow, TimelineEvent
+from brownout.probes.result import ProbeResult
+from brownout.reports import (
+    EXIT_CODES,
+    RunResults,
+    build_results,
+    collect_environment,
+    evaluate_steady_state,
+    render_html,
+    render_markdown,
+    write_all,
+    write_markdown,
+)
+from tests.reports.builders import T0, frame, probes, req, spec, timeline
+
+SLOS = [
+    {"name": "avail", "metric": "success_rate", "op": ">=", "threshold": "90%", "severity": "critical"},
+    {"name": "ttft-adj", "metric": "ttft", "stat": "p95", "adjusted": True, "op": "<=", "threshold": "2s"},
+    {"name": "tpot", "metric": "tpot", "stat": "p50", "op": "<=", "threshold": "50ms"},  # 1-token outputs: no data
+    {"name": "tpot-lenient", "metric": "tpot", "stat": "p50", "op": "<=", "threshold": "50ms", "inconclusive": "pass"},
+    {"name": "baseline-ttft", "metric": "ttft", "stat": "p95", "op": "<=", "threshold": "1s", "phase": "baseline"},
+    {"name": "rto", "metric": "time_to_recover", "op": "<=", "threshold": "10s"},
+]
+
+
+def scenario(status="passed", description="Kill <script>alert(1)</script> a region", message=""):
+    experiment = spec(
+        metadata={"name": "region-drill", "description": description},
+        probes=[{"name": "health", "kind": "http"}],
+        slos=SLOS,
+        steady_state={"probes": ["health"], "recheck_after_recovery": False},
+    )
+    region = FaultWindow("east-down", "sandbox-region-down", T0 + 10, T0 + 20, region="us-east", targets=["us-east"])
+    tl = timeline(faults=[region])
+    tl.events += [TimelineEvent(T0 + 10, "fault_injected", "east-down"),
+                  TimelineEvent(T0 + 15, "guard_fired", "errors", {"reason": "error rate 60% > 50%"})]
+    rows = [req(t / 2, tokens=1, region="us-east") for t in range(20)]
+    rows += [req(10 + t / 2, outcome="failed") for t in range(20)]  # never fails over, never recovers
+    rows += [req(20 + t / 2, outcome="failed", error_class="throttled", status=429) for t in range(20)]
+    runs = probes([ProbeResult("health", "http", T0 + t, t < 10, 0.02 if t < 10 else None,
+                               "ok" if t < 10 else "timeout after 5s") for t in range(0, 30, 2)])
+    return build_results(experiment, experiment.model_dump(mode="json"), frame(rows), runs, tl, status=status,
+                         message=message, environment=collect_environment(2), records_paths=["/tmp/records.jsonl"])
+
+
+@pytest.fixture(scope="module")
+def results() -> RunResults:
+    return scenario()
+
+
+def test_verdict_score_and_slo_statuses(results):
+    assert results.verdict == "failed" and results.exit_code == 1
+    assert {s.name: s.status for s in results.slos} == {
+        "avail": "fail", "ttft-adj": "fail", "tpot": "inconclusive", "tpot-lenient": "inconclusive",
+        "baseline-ttft": "pass", "rto": "fail"}
+    assert results.recovery.status == "never" and results.recovery.value == math.inf
+    assert results.failovers[0].status == "never"
+    assert results.phases["fault"].latency_adjusted["ttft"].p95 == math.inf
+    assert results.steady_state_held
+    assert results.score is not None and 0 <= results.score < 50
+
+
+def test_status_from_runner_overrides_the_verdict():
+    aborted = scenario(status="aborted", message="stop condition 'errors' fired")
+    assert aborted.verdict == "aborted" and aborted.exit_code == 3
+    assert "stop condition 'errors' fired" in render_markdown(aborted)
+
+
+def test_exit_codes_match_the_cli():
+    from brownout.cli import EXIT_CODES as CLI
+
+    assert {v: c for v, c in EXIT_CODES.items() if v != "interrupted"} == {v: CLI[v] for v in EXIT_CODES if v != "interrupted"}
+
+
+def test_runner_style_call_with_probe_list_live_steady_results_and_environment_dict():
+    experiment = spec(probes=[{"name": "health", "kind": "http"}], steady_state={"probes": ["health"]})
+    rows = frame([req(t) for t in range(30)])
+    runs = [ProbeResult("health", "http", T0 + t, True, 0.01, "ok") for t in range(0, 30, 3)]
+    live = evaluate_steady_state(experiment, rows, runs, T0, T0 + 10, label="before faults")
+    live += evaluate_steady_state(experiment, rows, [], T0 + 25, T0 + 30, label="after recovery")  # no probe runs
+    environment = {**collect_environment(1).model_dump(), "packages": {"locust": None}, "base_url": "loopback"}
+    result = build_results(experiment, {}, rows, runs, timeline(), status="passed", environment=environment,
+                           steady_state=live, records_paths=["a.jsonl", "b.jsonl"])
+    assert [(r.phase, r.status) for r in result.steady_state] == [("before faults", "pass"), ("after recovery", "inconclusive")]
+    assert result.verdict == "failed" and not result.steady_state_held
+    assert result.environment.model_extra == {"base_url": "loopback"}
+    assert RunResults.model_validate_json(result.model_dump_json()) == result
+    assert "loopback" in render_html(result) and "b.jsonl" in render_html(result)
+
+
+def test_no_slos_all_passed_run_passes():
+    experiment = spec()
+    rows = frame([req(t) for t in range(30)])
+    result = build_results(experiment, {}, rows, None, timeline(), environment=collect_environment(1))
+    assert result.verdict == "passed" and result.exit_code == 0 and result.probes == []
+
+
+def test_json_round_trips_with_infinities(results, tmp_path):
+    paths = write_all(results, tmp_path)
+    text = paths["json"].read_text()
+    raw = json.loads(text)  # strict JSON: inf is the string "Infinity"
+    assert raw["schema_version"] == "brownout.results/v1"
+    assert raw["recovery"]["value"] == "Infinity"
+    back = RunResults.model_validate_json(text)
+    assert back == results.model_copy(update={"outputs": {k: str(p) for k, p in paths.items()}})
+    assert back.outputs["html"].endswith("report.html") and back.records_paths == ["/tmp/records.jsonl"]
+    assert set(paths) == {"json", "junit", "markdown", "html"} and all(p.exists() for p in paths.values())
+
+
+# The common JUnit XML schema as CI tools read it (Ant/Jenkins junit-10.xsd, Surefire): allowed children and
+# required attributes of each element.
+JUNIT = {
+    "testsuites": ({"testsuite"}, set()),
+    "testsuite": ({"properties", "testcase", "system-out", "system-err"}, {"name", "tests", "failures", "errors", "time"}),
+    "properties": ({"property"}, set()),
+    "property": (set(), {"name", "value"}),
+    "testcase": ({"failure", "error", "skipped", "system-out", "system-err"}, {"name", "classname"}),
+    "failure": (set(), {"message"}),
+    "error": (set(), {"message"}),
+    "skipped": (set(), set()),
+}
+
+
+def check_junit(element: ET.Element) -> None:
+    children, required = JUNIT[element.tag]
+    assert required <= set(element.attrib), (element.tag, element.attrib)
+    for child in element:
+        assert child.tag in children, (element.tag, child.tag)
+        check_junit(child)
+    if element.tag == "testsuite":
+        cases = element.findall("testcase")
+        assert int(element.get("tests")) == len(cases)
+        assert int(element.get("failures")) == sum(c.find("failure") is not None for c in cases)
+        assert int(element.get("errors")) == sum(c.find("error") is not None for c in cases)
+        assert int(element.get("skipped", "0")) == sum(c.find("skipped") is not None for c in cases)
+
+
+def test_junit_structure_and_counts(results, tmp_path):
+    root = ET.parse(write_all(results, tmp_path)["junit"]).getroot()
+    assert root.tag == "testsuites"
+    check_junit(root)
+    slos, steady = root.findall("testsuite")
+    assert (slos.get("tests"), slos.get("failures"), slos.get("skipped")) == ("6", "4", "1")
+    assert (root.get("tests"), root.get("failures")) == ("7", "4")
+    by_name = {c.get("name"): c for c in slos.findall("testcase")}
+    assert by_name["avail [fault]"].find("failure").get("message") == "actual 0% vs threshold >= 90%"
+    assert by_name["tpot [fault]"].find("failure").get("message").startswith("inconclusive: no data for tpot")
+    assert by_name["tpot-lenient [fault]"].find("skipped") is not None
+    assert by_name["baseline-ttft [baseline]"].find("failure") is None
+    assert steady.find("testcase").get("name") == "probe-health [before faults]"
+
+
+def test_junit_reports_an_aborted_run_as_an_error(tmp_path):
+    root = ET.parse(write_all(scenario(status="aborted"), tmp_path)["junit"]).getroot()
+    check_junit(root)
+    run = root.findall("testsuite")[-1]
+    assert run.get("errors") == "1" and "error rate 60%" in run.find("testcase/error").text
+
+
+def test_markdown_summary_and_step_summary(results, tmp_path, monkeypatch):
+    text = render_markdown(results)
+    assert "❌ failed" in text and f"resilience score {results.score:.0f}/100" in text
+    assert "| avail | `success_rate >= 0.9` | fault | 0% | -90 pp | ❌ fail |" in text
+    assert "| TTFT p95 (adjusted) | 100 ms | ∞ | ∞ |" in text
+    assert "| throttle rate | 0% | 0% | 100% |" in text
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_markdown(results, tmp_path / "summary.md")
+    assert summary.read_text().startswith("earlier step\n") and "region-drill" in summary.read_text()
+
+
+RESOURCE_LOADS = re.compile(r"<script|<link|<iframe|<img|@import|url\(|\b(src|href)\s*=", re.I)
+
+
+def test_html_is_self_contained_with_charts_and_escaped_text(results, tmp_path):
+    html = write_all(results, tmp_path)["html"].read_text()
+    assert not RESOURCE_LOADS.search(html), RESOURCE_LOADS.search(html)
+    assert "http://" not in html and "https://" not in html
+    assert html.count("<svg") == 4 and "<polyline" in html and 'class="band"' in html
+    assert "verdict-failed" in html and "❌ failed" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for section in ("SLOs", "Phase comparison", "Probes", "Fault log", "Score breakdown", "Experiment as run", "Environment"):
+        assert f"<h2>{section}</h2>" in html
+    assert "east-down" in html and "timeout after 5s" in html and "∞" in html
+
+
+def test_html_of_an_empty_run_renders():
+    experiment = spec()
+    result = build_results(experiment, {}, None, None, timeline(), environment=collect_environment(1))
+    html = render_html(result)
+    assert "no data" in html and html.count("<svg") == 4

@@ -1,0 +1,170 @@
+"""SLO evaluation (margins, inconclusive) and the resilience score on constructed cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from brownout.experiments.spec.objectives import SLO, Scoring
+from brownout.probes.result import ProbeResult
+from brownout.reports.metrics import failover_time, time_to_recover
+from brownout.reports.models import RecoveryResult
+from brownout.reports.score import goodput_retained, recovery_credit, resilience_score, slo_attainment, slo_credit
+from brownout.reports.scoring import phase_metrics
+from brownout.reports.slo import evaluate, evaluate_slos, evaluate_steady_state, steady_state_held
+from tests.reports.builders import T0, frame, probes, req, spec, timeline
+
+
+def slo(**kw) -> SLO:
+    return SLO(**{"name": "s", **kw})
+
+
+def judge(objective, actual, inconclusive_passes=False, severity="major"):
+    return evaluate(objective, actual, name="s", kind="slo", phase="fault", severity=severity,
+                    inconclusive_passes=inconclusive_passes)
+
+
+def test_latency_slo_relative_margin():
+    result = judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 0.5)
+    assert result.status == "pass" and result.passed
+    assert result.margin == pytest.approx(0.75) and result.margin_unit == "relative"  # (2 - 0.5) / 2
+    assert result.message == "actual 500 ms vs threshold <= 2 s"
+
+
+def test_rate_slo_absolute_margin_and_failure_message():
+    result = judge(slo(metric="success_rate", op=">=", threshold="95%"), 0.9)
+    assert result.status == "fail" and not result.passed
+    assert result.margin == pytest.approx(-0.05) and result.margin_unit == "absolute"
+    assert result.message == "actual 90% vs threshold >= 95%"
+
+
+def test_strict_ops_and_zero_threshold():
+    assert judge(slo(metric="error_budget_burn", op="<", threshold=1.0), 1.0).status == "fail"
+    result = judge(slo(metric="requests_per_s", op=">", threshold=0), 3.0)
+    assert result.status == "pass" and result.margin == 3.0 and result.margin_unit == "absolute"
+
+
+def test_inconclusive_fails_unless_the_slo_says_pass():
+    objective = slo(metric="ttft", stat="p95", op="<=", threshold="2s")
+    failing = judge(objective, None)
+    assert failing.status == "inconclusive" and not failing.passed and failing.margin is None
+    assert "no data" in failing.message
+    assert judge(objective, None, inconclusive_passes=True).passed
+
+
+def test_infinite_actual_fails_with_infinite_margin():
+    result = judge(slo(metric="time_to_recover", op="<=", threshold="30s"), math.inf)
+    assert result.status == "fail" and result.margin == -math.inf
+    assert "∞" in result.message
+
+
+def test_slos_and_steady_state_over_phase_windows():
+    # baseline fine; fault: 5 ok (ttft .1) and 5 failed; recovery fine; a probe fails once during the fault
+    rows = [req(t) for t in range(10)] + [req(10 + t, outcome="failed" if t % 2 else "ok") for t in range(10)]
+    rows += [req(20 + t) for t in range(10)]
+    experiment = spec(
+        probes=[{"name": "health", "kind": "http"}],
+        slos=[
+            {"name": "avail", "metric": "success_rate", "op": ">=", "threshold": "90%", "severity": "critical"},
+            {"name": "ttft", "metric": "ttft", "stat": "p90", "adjusted": True, "op": "<=", "threshold": "1s"},
+            {"name": "ttft-plain", "metric": "ttft", "stat": "p90", "op": "<=", "threshold": "1s", "phase": "run"},
+            {"name": "probe", "metric": "probe_success_rate", "probe": "health", "op": ">=", "threshold": "50%"},
+            {"name": "rto", "metric": "time_to_recover", "op": "<=", "threshold": "5s"},
+        ],
+        steady_state={"probes": ["health"], "checks": [
+            {"name": "base-ok", "metric": "success_rate", "op": ">=", "threshold": "99%"}]},
+    )
+    runs = probes([ProbeResult("health", "http", T0 + t, t != 12, 0.01, "ok") for t in (1, 5, 12, 15, 25)])
+    tl = timeline()
+    phases = phase_metrics(frame(rows), runs, tl, experiment.scoring, ["health"])
+    recovery = time_to_recover(frame(rows), tl, experiment.scoring)
+    results = {r.name: r for r in evaluate_slos(experiment, phases, recovery, failover_time(frame(rows), tl))}
+    assert results["avail"].actual == pytest.approx(0.5) and results["avail"].status == "fail"
+    assert results["ttft"].actual == math.inf and results["ttft"].status == "fail"
+    assert results["ttft-plain"].actual == pytest.approx(0.1, abs=1e-6) and results["ttft-plain"].status == "pass"
+    assert results["probe"].actual == pytest.approx(0.5) and results["probe"].status == "pass"
+    assert results["rto"].actual == 0.0 and results["rto"].status == "pass"  # no rollback: from 20 s, fine at once
+    steady = [r for start, end, label in ((T0, T0 + 10, "before faults"), (T0 + 25, T0 + 30, "after recovery"))
+              for r in evaluate_steady_state(experiment, frame(rows), runs, start, end, label=label)]
+    assert [(r.name, r.phase, r.status) for r in steady] == [
+        ("probe-health", "before faults", "pass"), ("base-ok", "before faults", "pass"),
+        ("probe-health", "after recovery", "pass"), ("base-ok", "after recovery", "pass"),
+    ]
+    assert steady_state_held(steady)
+    assert steady[0].summary() == "probe-health [before faults]: actual 100% vs threshold >= 100% -> pass"
+
+
+def test_steady_state_fails_on_a_probe_failure_and_on_no_data():
+    experiment = spec(probes=[{"name": "health", "kind": "http"}], steady_state={
+        "probes": ["health"], "min_probe_success": 0.75,
+        "checks": [{"name": "ok", "metric": "success_rate", "op": ">=", "threshold": "99%"}]})
+    runs = [ProbeResult("health", "http", T0 + t, t != 4, 0.01, "ok") for t in range(0, 10, 2)]  # 4 of 5 pass
+    rows = frame([req(t) for t in range(10)] + [req(5.5, outcome="failed")])
+    steady = evaluate_steady_state(experiment, rows, runs, T0, T0 + 10)
+    assert [(r.status, r.actual) for r in steady] == [("pass", pytest.approx(0.8)), ("fail", pytest.approx(10 / 11))]
+    empty = evaluate_steady_state(experiment, None, None, T0, T0 + 10)
+    assert [r.status for r in empty] == ["inconclusive", "inconclusive"]
+    assert not steady_state_held(empty)
+
+
+# --- the score -------------------------------------------------------------------------------
+
+def test_slo_credit_partial_by_miss():
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 1.0)) == 1.0
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 3.0)) == pytest.approx(0.25)
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 5.0)) == 0.0
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), math.inf)) == 0.0
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), None)) == 0.0
+    assert slo_credit(judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), None, True)) == 1.0
+
+
+def test_slo_attainment_weighted_by_severity():
+    critical_miss = judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 3.0, severity="critical")
+    minor_pass = judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 1.0, severity="minor")
+    value, why = slo_attainment([critical_miss, minor_pass])
+    assert value == pytest.approx((3 * 0.25 + 1 * 1.0) / 4)
+    assert "1 of 2" in why
+    assert slo_attainment([])[0] is None
+
+
+@pytest.mark.parametrize("took, expected", [(5.0, 1.0), (10.0, 1.0), (20.0, 0.5), (30.0, 0.0), (40.0, 0.0)])
+def test_recovery_credit_against_objective(took, expected):
+    result = RecoveryResult(status="recovered", value=took)
+    assert recovery_credit(result, Scoring(recovery_objective=10.0))[0] == pytest.approx(expected)
+
+
+def test_recovery_credit_without_objective_or_recovery():
+    assert recovery_credit(RecoveryResult(status="recovered", value=99.0), Scoring())[0] == 1.0
+    assert recovery_credit(RecoveryResult(status="never", value=math.inf), Scoring(recovery_objective=10.0))[0] == 0.0
+    assert recovery_credit(RecoveryResult(status="no_data", value=None), Scoring())[0] is None
+
+
+def _half_goodput_phases(experiment):
+    # baseline: 20 ok in 10 s (2/s); fault: 10 ok + 10 failed in 10 s (1/s)
+    rows = [req(t / 2) for t in range(20)]
+    rows += [req(10 + t / 2, outcome="failed" if t % 2 else "ok") for t in range(20)]
+    rows += [req(20 + t / 2) for t in range(20)]
+    return phase_metrics(frame(rows), probes([]), timeline(), experiment.scoring, [])
+
+
+def test_score_combines_weighted_parts():
+    experiment = spec(scoring={"recovery_objective": 10.0})
+    phases = _half_goodput_phases(experiment)
+    assert goodput_retained(phases["baseline"], phases["fault"])[0] == pytest.approx(0.5)
+    passing = [judge(slo(metric="ttft", stat="p95", op="<=", threshold="2s"), 1.0)]
+    score, parts = resilience_score(passing, phases, RecoveryResult(status="recovered", value=10.0), experiment.scoring)
+    # 100 * (0.60 * 1 + 0.25 * 0.5 + 0.15 * 1)
+    assert score == pytest.approx(87.5)
+    assert [(p.name, p.points) for p in parts] == [
+        ("slo_attainment", pytest.approx(60.0)), ("goodput_retained", pytest.approx(12.5)), ("recovery", pytest.approx(15.0))]
+
+
+def test_score_shares_out_weights_of_parts_that_do_not_apply():
+    experiment = spec()
+    phases = _half_goodput_phases(experiment)
+    score, parts = resilience_score([], phases, RecoveryResult(status="no_data", value=None), experiment.scoring)
+    assert score == pytest.approx(50.0)  # only goodput applies: 0.5 of 100
+    assert [p.value for p in parts] == [None, pytest.approx(0.5), None]
+    score, _ = resilience_score([], {}, RecoveryResult(status="no_data", value=None), experiment.scoring)
+    assert score is None
