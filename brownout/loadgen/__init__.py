@@ -13,7 +13,13 @@ call it only in a process of its own (`brownout worker`).
 from brownout.loadgen.control import LoadRun, start_load
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import LoadProgress
-from brownout.loadgen.records import ERROR_CLASSES, RecordWriter, RequestRecord, RunClock, load_records
+from brownout.loadgen.records import (
+    ERROR_CLASSES,
+    RecordWriter,
+    RequestRecord,
+    RunClock,
+    load_records,
+)
 
 __all__ = [
     "ERROR_CLASSES",

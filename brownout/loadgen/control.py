@@ -1,0 +1,124 @@
+"""The runner's handle on the load subprocess: start it, watch it, read its records, stop it.
+
+Nothing here imports gevent or Locust: the load runs in
+`python -m brownout.loadgen.process`, and this side only reads the files it
+writes (`status.json`, rewritten every 0.5 s, and `records.jsonl`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from brownout.errors import LoadError
+from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
+from brownout.loadgen.progress import LoadProgress, read_progress
+from brownout.loadgen.tail import JsonlTail
+
+__all__ = ["LoadRun", "start_load"]
+
+LOG_FILE = "loadgen.log"
+RECENT_HORIZON = 600.0           # seconds of records kept in memory for records_since
+
+
+def start_load(plan: LoadPlan, ready_timeout: float = 30.0) -> LoadRun:
+    """Write plan.json, spawn the load process, return once it reports a state.
+
+    Raises LoadError with the tail of its log if it exits or stays silent.
+    """
+    out = Path(plan.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (STATUS_FILE, RECORDS_FILE):
+        (out / name).unlink(missing_ok=True)
+    plan_path = out / "plan.json"
+    plan_path.write_text(plan.to_json(), encoding="utf-8")
+    with (out / LOG_FILE).open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "brownout.loadgen.process", str(plan_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl+C reaches the runner, which stops the load itself
+        )
+    run = LoadRun(proc, out)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        progress = run.progress()
+        if progress is not None and progress.state != "starting":
+            return run
+        code = proc.poll()
+        if code is not None:
+            raise LoadError(f"load process exited with {code} before starting:\n{run.log_tail()}")
+        if time.monotonic() > deadline:
+            run.stop(timeout=3)
+            raise LoadError(f"load process did not start within {ready_timeout:g}s:\n{run.log_tail()}")
+        time.sleep(0.05)
+
+
+class LoadRun:
+    """A running load subprocess. Cheap to poll: every call reads small files."""
+
+    def __init__(self, proc: subprocess.Popen, out_dir: Path) -> None:
+        self.proc = proc
+        self.out_dir = out_dir
+        self._tail = JsonlTail(out_dir / RECORDS_FILE)
+        self._recent: deque[dict[str, Any]] = deque()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def progress(self) -> LoadProgress | None:
+        """The latest status snapshot (None before the process wrote one)."""
+        return read_progress(self.out_dir / STATUS_FILE)
+
+    def records_since(self, t: float) -> list[dict[str, Any]]:
+        """Records that finished (`t_end`) at or after run-clock time t, within the last 10 minutes.
+
+        Reads only what was appended since the previous call. Every record has
+        t_end: for failures it is when the failure was seen, for drops when the
+        arrival was dropped.
+        """
+        recent = self._recent
+        recent.extend(self._tail.read())
+        if recent:
+            horizon = (recent[-1]["t_end"] or 0.0) - RECENT_HORIZON
+            while recent and (recent[0]["t_end"] or 0.0) < horizon:
+                recent.popleft()
+        return [r for r in recent if (r["t_end"] or 0.0) >= t]
+
+    def wait(self, timeout: float) -> int:
+        """Exit code; raises LoadError if it is still running after `timeout`."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise LoadError(f"load process still running after {timeout:g}s") from exc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (in-flight requests get about a second), then SIGKILL after `timeout`."""
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        except ProcessLookupError:
+            self.proc.wait()
+
+    def record_paths(self) -> list[Path]:
+        return [self.out_dir / RECORDS_FILE]
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = (self.out_dir / LOG_FILE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,125 @@
+"""Prompt sources: synthetic token-length distributions, JSONL files, ShareGPT.
+
+A dataset is loaded once into a list of `Prompt`s; request k uses prompt
+k mod len. Everything is deterministic under the load's seed. Without an
+offline tokenizer, synthetic lengths are counted in words drawn from a list of
+common English words, which most BPE tokenizers encode as one token each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from brownout.errors import LoadError
+from brownout.experiments.spec.load import (
+    Dataset,
+    JsonlDataset,
+    SyntheticDataset,
+    TokenLength,
+)
+
+__all__ = ["Prompt", "load_prompts", "sample_length"]
+
+SYNTHETIC_POOL = 512
+_WORDS = ["the", "of", "and", "to", "in", "is", "was", "for", "on", "are", "with", "as", "be", "at", "by", "this", "had", "not", "but", "from", "or", "have", "an", "they", "which", "one", "you", "were", "all", "we", "when", "there", "can", "been", "has", "more", "if", "no", "out", "do", "so", "what", "up", "about", "who", "them", "some", "could", "into", "time", "my", "than", "first", "water", "been", "call", "people", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound", "take", "only", "little", "work", "know", "place", "year", "live", "me", "back", "give", "most", "very", "after", "thing", "our", "just", "name", "good", "sentence", "man", "think", "say", "great", "where", "help", "through", "much", "before", "line", "right", "too", "mean", "old", "any", "same", "tell", "boy", "follow", "came", "want", "show", "also", "around", "form", "three", "small", "set", "put", "end", "does", "another", "well", "large", "must", "big", "even", "such", "because", "turn"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str                                 # prompt text (chat: the user message)
+    messages: tuple[dict[str, str], ...] = () # full chat history when the dataset has one
+    max_tokens: int | None = None
+
+
+def sample_length(dist: TokenLength, rng: random.Random) -> int:
+    """One draw from a token-length distribution, rounded and clamped to [min, max]."""
+    if dist.dist == "fixed":
+        value = dist.mean
+    elif dist.dist == "uniform":
+        value = rng.uniform(dist.mean - dist.stddev, dist.mean + dist.stddev)
+    elif dist.dist == "normal":
+        value = rng.gauss(dist.mean, dist.stddev)
+    else:  # lognormal with the given mean and stddev of the variable itself
+        sigma2 = math.log1p((dist.stddev / dist.mean) ** 2)
+        value = rng.lognormvariate(math.log(dist.mean) - sigma2 / 2, math.sqrt(sigma2))
+    return int(min(dist.max, max(dist.min, round(value))))
+
+
+def load_prompts(dataset: Dataset, base_dir: Path, seed: int) -> list[Prompt]:
+    """All prompts of a dataset, in a deterministic order. Raises LoadError naming the file."""
+    if isinstance(dataset, SyntheticDataset):
+        return _synthetic(dataset, seed)
+    path = Path(dataset.path)
+    if not path.is_absolute():
+        path = Path(base_dir) / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LoadError(f"dataset {path}: {exc.strerror or exc}") from exc
+    rows = _rows(text, path)
+    prompts = [_jsonl_prompt(r, path, n) for n, r in rows] if isinstance(dataset, JsonlDataset) else _sharegpt(rows)
+    if not prompts:
+        raise LoadError(f"dataset {path}: no usable prompts")
+    return prompts
+
+
+def _synthetic(dataset: SyntheticDataset, seed: int) -> list[Prompt]:
+    rng = random.Random(seed)
+    prompts = []
+    for _ in range(SYNTHETIC_POOL):
+        n_in = sample_length(dataset.input_tokens, rng)
+        n_out = sample_length(dataset.output_tokens, rng)
+        prompts.append(Prompt(" ".join(rng.choices(_WORDS, k=n_in)), max_tokens=n_out))
+    return prompts
+
+
+def _rows(text: str, path: Path) -> list[tuple[int, Any]]:
+    """(line number, object) pairs from a JSON array file or a JSON-lines file."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            return [(1, row) for row in json.loads(stripped)]
+        except json.JSONDecodeError as exc:
+            raise LoadError(f"dataset {path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    rows = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise LoadError(f"dataset {path}:{n}: invalid JSON: {exc.msg}") from exc
+    return rows
+
+
+def _jsonl_prompt(row: Any, path: Path, line: int) -> Prompt:
+    if not isinstance(row, dict):
+        raise LoadError(f"dataset {path}:{line}: expected an object with 'prompt' or 'messages'")
+    max_tokens = row.get("max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise LoadError(f"dataset {path}:{line}: max_tokens: expected a positive integer")
+    if isinstance(row.get("messages"), list) and row["messages"]:
+        messages = tuple({"role": str(m.get("role", "user")), "content": str(m.get("content", ""))} for m in row["messages"])
+        return Prompt(messages[-1]["content"], messages=messages, max_tokens=max_tokens)
+    if isinstance(row.get("prompt"), str):
+        return Prompt(row["prompt"], max_tokens=max_tokens)
+    raise LoadError(f"dataset {path}:{line}: expected 'prompt' (string) or 'messages' (list)")
+
+
+def _sharegpt(rows: list[tuple[int, Any]]) -> list[Prompt]:
+    """First human turn as the prompt; the reply's length (~4/3 token per word) as max_tokens."""
+    prompts = []
+    for _, row in rows:
+        turns = row.get("conversations") if isinstance(row, dict) else None
+        if not isinstance(turns, list) or len(turns) < 2:
+            continue
+        first, reply = turns[0], turns[1]
+        if first.get("from") != "human" or not first.get("value"):
+            continue
+        words = len(str(reply.get("value", "")).split())
+        prompts.append(Prompt(str(first["value"]), max_tokens=max(1, round(words * 4 / 3))))
+    return prompts

@@ -1,0 +1,200 @@
+"""Dispatch inside the gevent load process: arrivals in, requests out, records to a sink.
+
+One Locust user per worker process drives that worker's whole share of the
+load: open loop spawns one greenlet per scheduled arrival (dropped when the
+in-flight cap is full), closed loop keeps a fixed number of greenlets each
+sending back to back. Timers (brownout.loadgen.schedule) only say when.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import gevent
+from gevent.event import Event
+from gevent.pool import Pool
+from locust import FastHttpUser, constant, task
+from locust.exception import StopUser
+
+from brownout.experiments.spec.load import ConcurrencyArrival
+from brownout.loadgen.datasets import Prompt
+from brownout.loadgen.exchange import ExchangeSettings, exchange, fail
+from brownout.loadgen.payloads import build_request
+from brownout.loadgen.plan import LoadPlan
+from brownout.loadgen.progress import Collector
+from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.loadgen.schedule import share, split_count, timer_for
+
+__all__ = ["CONNECT_TIMEOUT", "STOP_DRAIN", "Dispatcher", "LocalSink", "RecordSink", "WorkerContext", "driver_user", "request_headers"]
+
+CONNECT_TIMEOUT = 10.0   # seconds; the request timeout still bounds the whole request
+STOP_DRAIN = 1.0         # seconds in-flight requests get after a stop request (SIGTERM)
+log = logging.getLogger("brownout.loadgen")
+
+
+class RecordSink(Protocol):
+    def add(self, record: RequestRecord) -> None: ...
+    def stats(self, sent: int, in_flight: int) -> None: ...
+
+
+@dataclass
+class LocalSink:
+    """Hands records straight to the collector (single-process runs)."""
+
+    collector: Collector
+    worker: str
+
+    def add(self, record: RequestRecord) -> None:
+        self.collector.add(record)
+
+    def stats(self, sent: int, in_flight: int) -> None:
+        self.collector.worker_stats(self.worker, sent, in_flight)
+
+
+def request_headers(plan: LoadPlan, api_key: str | None) -> dict[str, str]:
+    """Headers of every request. `identity` encoding: a gzipped SSE stream can't be read line by line."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Accept-Encoding": "identity"}
+    headers.update(plan.headers)
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+@dataclass
+class WorkerContext:
+    """What one worker process drives; `plan` may arrive after construction (from the master)."""
+
+    clock: RunClock
+    stop: Event
+    api_key: str | None = None
+    plan: LoadPlan | None = None
+    index: int = 0
+    workers: int = 1
+    sink: Any = None
+    prompts: list[Prompt] = field(default_factory=list)
+    done: Event = field(default_factory=Event)
+    failed: bool = False
+
+    @property
+    def cap(self) -> int:
+        assert self.plan is not None
+        return max(1, split_count(self.plan.load.max_in_flight, self.index, self.workers))
+
+
+class Dispatcher:
+    """Runs one worker's share of the plan from start_at to end_at, then drains."""
+
+    def __init__(self, client: Any, ctx: WorkerContext) -> None:
+        assert ctx.plan is not None
+        self.plan = plan = ctx.plan
+        self.ctx = ctx
+        self.client = client
+        self.clock = ctx.clock
+        self.worker = f"w{ctx.index}"
+        self.prompts = ctx.prompts
+        self.pool = Pool(ctx.cap)
+        self.sent = 0
+        self.settings = ExchangeSettings(
+            clock=ctx.clock,
+            timeout=plan.load.timeout,
+            rules=plan.outcome,
+            primary_model=plan.primary_model,
+            headers=request_headers(plan, ctx.api_key),
+        )
+
+    def run(self) -> None:
+        stop = self.ctx.stop
+        if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):
+            if isinstance(self.plan.load.arrival, ConcurrencyArrival):
+                self._closed_loop(self.plan.load.arrival.users)
+            else:
+                self._open_loop()
+        self._drain()
+
+    def _open_loop(self) -> None:
+        load, clock, stop = self.plan.load, self.clock, self.ctx.stop
+        timer = timer_for(load.arrival, load.seed)
+        assert timer is not None
+        for k, t in share(timer.times(self.plan.start_at), self.ctx.index, self.ctx.workers):
+            if t >= self.plan.end_at:
+                return
+            delay = t - clock.now()
+            if delay > 0 and stop.wait(delay) or stop.is_set():
+                return
+            if self.pool.full():
+                rec = RequestRecord(f"{self.worker}-{k}", load.request, self.worker, t_sched=t, t_send=None)
+                fail(rec, "dropped", f"in-flight cap {self.ctx.cap} full", clock.now())
+                self.ctx.sink.add(rec)
+                continue
+            self.pool.spawn(self._one, k, t)
+
+    def _closed_loop(self, users: int) -> None:
+        ctx = self.ctx
+        numbers = itertools.count(ctx.index, ctx.workers)
+        for _ in range(min(split_count(users, ctx.index, ctx.workers), ctx.cap)):
+            self.pool.spawn(self._user, numbers)
+        ctx.stop.wait(max(0.0, self.plan.end_at - self.clock.now()))
+
+    def _user(self, numbers: itertools.count) -> None:
+        while not self.ctx.stop.is_set() and self.clock.now() < self.plan.end_at:
+            self._one(next(numbers), None)
+
+    def _one(self, k: int, t_sched: float | None) -> None:
+        plan = self.plan
+        prompt = self.prompts[k % len(self.prompts)]
+        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature)
+        rec = RequestRecord(f"{self.worker}-{k}", spec.kind, self.worker, t_sched=t_sched, t_send=None)
+        self.sent += 1
+        self.ctx.sink.stats(self.sent, len(self.pool))
+        try:
+            exchange(self.client, spec, rec, self.settings)
+        except gevent.GreenletExit:
+            fail(rec, "timeout", "abandoned: the load stopped while it was in flight", self.clock.now())
+            self.ctx.sink.add(rec)
+            raise
+        self.ctx.sink.add(rec)
+        self.ctx.sink.stats(self.sent, len(self.pool) - 1)
+
+    def _drain(self) -> None:
+        """Let in-flight requests finish for `drain` (STOP_DRAIN after a stop), then abandon them."""
+        stop, clock = self.ctx.stop, self.clock
+        end = clock.now() + (STOP_DRAIN if stop.is_set() else self.plan.load.drain)
+        while len(self.pool) and clock.now() < end:
+            self.pool.join(timeout=min(0.1, end - clock.now()))
+            if stop.is_set():
+                end = min(end, clock.now() + STOP_DRAIN)
+        self.pool.kill(block=True, timeout=2.0)
+        self.ctx.sink.stats(self.sent, 0)
+
+
+def driver_user(ctx: WorkerContext | None) -> type[FastHttpUser]:
+    """The Locust user class of one worker; the master only needs its name."""
+
+    class LoadDriver(FastHttpUser):
+        wait_time = constant(0)
+
+        def __init__(self, environment: Any) -> None:
+            assert ctx is not None and ctx.plan is not None
+            self.host = ctx.plan.base_url.rstrip("/")
+            self.network_timeout = ctx.plan.load.timeout
+            self.connection_timeout = min(ctx.plan.load.timeout, CONNECT_TIMEOUT)
+            self.concurrency = ctx.cap
+            super().__init__(environment)
+
+        @task
+        def drive(self) -> None:
+            assert ctx is not None
+            try:
+                Dispatcher(self.client, ctx).run()
+            except Exception:  # Locust would rerun a failing task: report once and stop instead
+                log.exception("load dispatcher failed")
+                ctx.failed = True
+            finally:
+                ctx.done.set()
+            raise StopUser()
+
+    return LoadDriver
+

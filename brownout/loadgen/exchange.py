@@ -1,0 +1,122 @@
+"""One request, one record: send it with Locust's FastHttpSession and time every mark.
+
+Runs inside the gevent load process. Streams are read with
+`response._response.readline(b"\\n")`, which hands over each SSE line as soon as
+it arrives (Locust's `iter_lines` reads 1 KiB blocks and blurs inter-token gaps).
+The record is filled in place so that a request abandoned mid-stream keeps the
+marks it already has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+
+from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.loadgen.outcome import (
+    classify,
+    degraded_header,
+    output_tokens,
+    status_class,
+    transport_error_class,
+)
+from brownout.loadgen.payloads import RequestSpec
+from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.loadgen.responses import Reply, StreamParser, parse_body
+
+__all__ = ["ExchangeSettings", "RequestDeadline", "exchange", "fail"]
+
+_REGION_HEADER = "x-sandbox-region"
+
+
+class RequestDeadline(Exception):
+    """The whole request took longer than the load's timeout."""
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    clock: RunClock
+    timeout: float
+    rules: OutcomeRules
+    primary_model: str
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request
+
+
+def fail(rec: RequestRecord, error_class: str, text: str, t: float) -> None:
+    rec.outcome = "failed"
+    rec.error_class = error_class
+    rec.error = text[:200]
+    rec.t_end = t
+
+
+def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> None:
+    """Send `spec` with `client` (a FastHttpSession) and fill `rec`; never raises except GreenletExit."""
+    clock = settings.clock
+    payload = json.dumps(spec.body).encode()
+    try:
+        with gevent.Timeout(settings.timeout, RequestDeadline(f"no complete response within {settings.timeout:g}s")):
+            rec.t_send = clock.now()
+            headers = {**settings.headers, "X-Request-Id": rec.request_id}
+            response = client.post(spec.path, data=payload, headers=headers, stream=True, name=spec.kind)
+            _read(response, spec, rec, settings)
+    except RequestDeadline as exc:
+        fail(rec, "timeout", str(exc), clock.now())
+    except Exception as exc:  # noqa: BLE001 - every transport error becomes a classified record
+        fail(rec, transport_error_class(exc, rec.t_headers is not None), f"{type(exc).__name__}: {exc}", clock.now())
+
+
+def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> None:
+    clock = settings.clock
+    now = clock.now()
+    error = getattr(response, "error", None)
+    status = response.status_code or None
+    rec.status = status
+    if status is not None:
+        rec.t_headers = now
+    failed_status = status_class(status) if status else None
+    if failed_status is not None:
+        fail(rec, failed_status, f"HTTP {status}", now)
+        return
+    if error is not None:
+        raise error
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    rec.region = headers.get(_REGION_HEADER)
+    raw = response._response
+    if spec.stream:
+        parser = StreamParser(spec.kind)
+        readline = raw.readline
+        while True:
+            line = readline(b"\n")
+            t = clock.now()
+            if not line:
+                break
+            parser.feed(line, t)
+            if parser.reply.failed:
+                break
+        reply = parser.reply
+    else:
+        reply = parse_body(spec.kind, raw.read())
+    rec.t_end = clock.now()
+    _finish(rec, spec.kind, reply, degraded_header(headers, settings.rules.degraded_headers), settings)
+
+
+def _finish(rec: RequestRecord, kind: str, reply: Reply, header: str | None, settings: ExchangeSettings) -> None:
+    rec.t_first, rec.t_last, rec.itl = reply.t_first, reply.t_last, reply.itl
+    rec.model = reply.model
+    rec.region = reply.region or rec.region
+    rec.input_tokens = reply.input_tokens
+    rec.output_tokens, rec.token_source = output_tokens(reply)
+    if kind == "embeddings" and reply.input_tokens is not None:
+        rec.token_source = "usage"
+    e2e = rec.t_end - rec.t_send if rec.t_end is not None and rec.t_send is not None else None
+    verdict = classify(
+        kind, reply, rules=settings.rules, primary_model=settings.primary_model, header=header, ttft=rec.ttft, e2e=e2e
+    )
+    rec.outcome = verdict.outcome
+    if verdict.outcome == "failed":
+        rec.error_class, rec.error = verdict.error_class, verdict.reason
+    elif verdict.outcome == "degraded":
+        rec.degraded_reason = verdict.reason

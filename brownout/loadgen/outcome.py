@@ -1,0 +1,109 @@
+"""Request outcome: ok, degraded or failed (with its error class). Pure; rules in shared/metrics.md."""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.loadgen.records import Outcome
+from brownout.loadgen.responses import Reply
+
+__all__ = ["Verdict", "classify", "degraded_header", "output_tokens", "status_class", "transport_error_class"]
+
+_FALSY = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    error_class: str | None = None
+    reason: str | None = None      # error text when failed, degraded_reason when degraded
+
+
+def status_class(status: int) -> str | None:
+    """Error class of an HTTP status; None for success."""
+    if status == 429:
+        return "throttled"
+    if 400 <= status < 500:
+        return "http_4xx"
+    if status >= 500:
+        return "http_5xx"
+    return None
+
+
+def transport_error_class(exc: BaseException, after_headers: bool) -> str:
+    """Error class of an exception raised while sending or reading a request.
+
+    geventhttpclient wraps some errors (`RetriesExceeded.original`) and raises
+    `http.client.HTTPException` subclasses when a connection closes mid-message:
+    after the headers that is a cut stream, before them a closed connection.
+    """
+    exc = getattr(exc, "original", None) or exc
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect_refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "connection_reset"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, http.client.HTTPException):
+        return "stream_cut" if after_headers else "connection_reset"
+    return "client_error"
+
+
+def degraded_header(headers: Mapping[str, str], names: list[str]) -> str | None:
+    """The first of `names` present with a truthy value (headers keyed in lower case)."""
+    for name in names:
+        value = headers.get(name.lower())
+        if value is not None and value.strip().lower() not in _FALSY:
+            return name
+    return None
+
+
+def classify(
+    kind: str,
+    reply: Reply,
+    *,
+    rules: OutcomeRules,
+    primary_model: str,
+    header: str | None = None,
+    ttft: float | None = None,
+    e2e: float | None = None,
+) -> Verdict:
+    """Judge a response whose transport succeeded with a 2xx status.
+
+    Failures first (malformed, error body, stream cut, empty), then the first
+    degradation rule that matches, in the order of OutcomeRules' fields.
+    """
+    if reply.malformed is not None:
+        return Verdict("failed", "malformed_sse", reply.malformed)
+    if reply.error_body is not None:
+        return Verdict("failed", "error_body", reply.error_body)
+    if reply.streamed and not reply.done:
+        return Verdict("failed", "stream_cut", "stream ended before [DONE]")
+    if reply.content_events == 0 and not reply.output_tokens:
+        return Verdict("failed", "empty_completion", "no generated content")
+    if reply.model is not None and reply.model != primary_model:
+        return Verdict("degraded", reason=f"served by model {reply.model}")
+    if header is not None:
+        return Verdict("degraded", reason=f"header {header}")
+    if reply.retrieval == "keyword":
+        return Verdict("degraded", reason="retrieval: keyword")
+    if rules.ttft_budget is not None and ttft is not None and ttft > rules.ttft_budget:
+        return Verdict("degraded", reason=f"ttft {ttft:.3f}s over budget {rules.ttft_budget:g}s")
+    if rules.e2e_budget is not None and e2e is not None and e2e > rules.e2e_budget:
+        return Verdict("degraded", reason=f"e2e {e2e:.3f}s over budget {rules.e2e_budget:g}s")
+    tokens = output_tokens(reply)[0]
+    if kind in ("chat", "completions") and tokens is not None and tokens < rules.min_output_tokens:
+        return Verdict("degraded", reason=f"{tokens} output tokens, fewer than {rules.min_output_tokens}")
+    return Verdict("ok")
+
+
+def output_tokens(reply: Reply) -> tuple[int | None, str]:
+    """Output token count and its source: server usage, else content chunks of a stream."""
+    if reply.output_tokens is not None:
+        return reply.output_tokens, "usage"
+    if reply.streamed:
+        return reply.content_events, "chunks"
+    return None, "none"

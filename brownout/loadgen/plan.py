@@ -1,0 +1,76 @@
+"""The load plan: everything the load subprocess needs, as one JSON file.
+
+The runner writes it to `out_dir/plan.json` and the subprocess reads it back, so
+it must round-trip through JSON and must never hold a secret: the API key stays
+in the environment variable named by `api_key_env`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brownout.experiments.spec.load import ConcurrencyArrival, Load
+from brownout.experiments.spec.objectives import OutcomeRules
+
+__all__ = ["RECORDS_FILE", "STATUS_FILE", "LoadPlan"]
+
+RECORDS_FILE = "records.jsonl"  # in out_dir: every record of the run, one JSON object a line
+STATUS_FILE = "status.json"     # in out_dir: LoadProgress, rewritten every 0.5 s
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    base_url: str                   # e.g. http://127.0.0.1:PORT (no trailing slash needed)
+    load: Load
+    model: str                      # primary model name, sent in every request
+    outcome: OutcomeRules
+    start_at: float                 # run-clock seconds: first arrival
+    end_at: float                   # run-clock seconds: no request is sent at or after it
+    out_dir: Path
+    base_dir: Path                  # experiment file's folder, to resolve dataset paths
+    headers: dict[str, str] = field(default_factory=dict)  # non-secret headers
+    api_key_env: str | None = None  # the subprocess reads the key from this variable
+
+    @property
+    def primary_model(self) -> str:
+        return self.outcome.primary_model or self.model
+
+    @property
+    def target_rate(self) -> float | None:
+        """Requested requests/s for open loop; None for closed loop."""
+        arrival = self.load.arrival
+        return None if isinstance(arrival, ConcurrencyArrival) else arrival.rate
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "base_url": self.base_url,
+            "load": self.load.model_dump(mode="json"),
+            "model": self.model,
+            "outcome": self.outcome.model_dump(mode="json"),
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "out_dir": str(self.out_dir),
+            "base_dir": str(self.base_dir),
+            "headers": dict(self.headers),
+            "api_key_env": self.api_key_env,
+        }
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadPlan:
+        data = json.loads(text)
+        return cls(
+            base_url=data["base_url"],
+            load=Load.model_validate(data["load"]),
+            model=data["model"],
+            outcome=OutcomeRules.model_validate(data["outcome"]),
+            start_at=float(data["start_at"]),
+            end_at=float(data["end_at"]),
+            out_dir=Path(data["out_dir"]),
+            base_dir=Path(data["base_dir"]),
+            headers=dict(data.get("headers") or {}),
+            api_key_env=data.get("api_key_env"),
+        )

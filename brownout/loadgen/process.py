@@ -1,0 +1,228 @@
+"""The load subprocess: `python -m brownout.loadgen.process PLAN.json`.
+
+It runs Locust's engine (gevent), which the runner process never imports.
+One worker: a LocalRunner in this process. N workers: this process is a
+MasterRunner and starts N local worker processes
+(`python -m brownout.loadgen.process --worker HOST:PORT`).
+
+Records travel from workers to the master in batches over Locust's own
+channel (custom message `brownout_records`, every 0.5 s and once more when a
+worker finishes) and only the master writes `records.jsonl`. Why: one file,
+one writer and one set of counters, it works the same for workers on other
+machines (`brownout worker`), and the runner's guards see records within ~0.5 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from locust.env import Environment
+
+from brownout.errors import LoadError
+from brownout.loadgen.datasets import load_prompts
+from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
+from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
+from brownout.loadgen.progress import Collector, LoadState, write_progress
+from brownout.loadgen.records import RecordWriter, RequestRecord, RunClock
+from brownout.processes import die_with_parent, free_port, terminate
+
+__all__ = ["RemoteSink", "main", "run_load", "worker_main"]
+
+STATUS_EVERY = 0.5         # seconds between status rewrites and record batches
+WORKERS_READY_TIMEOUT = 30.0
+END_SLACK = 5.0            # seconds past end_at + drain before the master gives up on a worker
+STOP_SLACK = STOP_DRAIN + 3.0
+
+_RECORDS_MSG, _PLAN_MSG, _STOP_MSG = "brownout_records", "brownout_plan", "brownout_stop"
+log = logging.getLogger("brownout.loadgen")
+
+
+def _on_signals(stop: Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(sig, stop.set)
+
+
+def _api_key(plan: LoadPlan) -> str | None:
+    return os.environ.get(plan.api_key_env) if plan.api_key_env else None
+
+
+def _state(plan: LoadPlan, now: float, stopping: bool) -> LoadState:
+    if stopping or now >= plan.end_at:
+        return "draining"
+    return "waiting" if now < plan.start_at else "running"
+
+
+def run_load(plan: LoadPlan) -> int:
+    """Drive the plan to its end (or to SIGTERM); 0 on a clean run."""
+    clock = RunClock()
+    stop = Event()
+    _on_signals(stop)
+    prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    status = plan.out_dir / STATUS_FILE
+    workers = plan.load.workers
+    with RecordWriter(plan.out_dir / RECORDS_FILE) as writer:
+        collector = Collector(writer, plan.target_rate, workers)
+        write_progress(status, collector.snapshot(clock.now(), "starting"))
+        if workers == 1:
+            ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts)
+            env = Environment(user_classes=[driver_user(ctx)], host=plan.base_url)
+            runner: Any = env.create_local_runner()
+            runner.start(1, spawn_rate=1)
+            procs: list[subprocess.Popen] = []
+            finished = ctx.done.is_set
+        else:
+            runner, procs, done = _start_workers(plan, collector, stop)
+            finished = lambda: len(done) >= workers or all(p.poll() is not None for p in procs)
+        try:
+            _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs))
+        finally:
+            runner.quit()
+            terminate([p.pid for p in procs], grace=3.0)
+            for p in procs:
+                p.wait()
+            write_progress(status, collector.snapshot(clock.now(), "done"))
+    return 0
+
+
+def _supervise(plan, clock, stop, collector, status, runner, finished, distributed) -> None:
+    """Rewrite the status file until every worker is done, stopped or out of time."""
+    deadline = plan.end_at + plan.load.drain + END_SLACK
+    stop_deadline = None
+    while not finished():
+        now = clock.now()
+        if stop.is_set() and stop_deadline is None:
+            stop_deadline = now + STOP_SLACK
+            if distributed:
+                runner.send_message(_STOP_MSG, {})
+        if now > deadline or (stop_deadline is not None and now > stop_deadline):
+            log.warning("workers did not finish in time; quitting")
+            return
+        write_progress(status, collector.snapshot(now, _state(plan, now, stop.is_set())))
+        gevent.sleep(STATUS_EVERY if stop_deadline is None else 0.05)
+
+
+def _start_workers(plan: LoadPlan, collector: Collector, stop: Event):
+    """A MasterRunner on loopback and `workers` local worker processes, each sent the plan."""
+    port = free_port()
+    env = Environment(user_classes=[driver_user(None)], host=plan.base_url)
+    master = env.create_master_runner("127.0.0.1", port)
+    done: set[str] = set()
+
+    def on_records(environment: Any, msg: Any) -> None:
+        data = msg.data
+        for record in data["records"]:
+            collector.add(record)
+        collector.worker_stats(data["worker"], data["sent"], data["in_flight"])
+        if data["done"]:
+            done.add(data["worker"])
+
+    master.register_message(_RECORDS_MSG, on_records)
+    cmd = [sys.executable, "-m", "brownout.loadgen.process", "--worker", f"127.0.0.1:{port}"]
+    procs = [subprocess.Popen(cmd) for _ in range(plan.load.workers)]
+    give_up = time.monotonic() + WORKERS_READY_TIMEOUT
+    while len(master.clients.ready) < plan.load.workers:
+        if time.monotonic() > give_up or stop.is_set() or any(p.poll() is not None for p in procs):
+            master.quit()
+            terminate([p.pid for p in procs], grace=3.0)
+            raise LoadError(f"only {len(master.clients.ready)} of {plan.load.workers} workers connected")
+        gevent.sleep(0.05)
+    text = plan.to_json()
+    for client in list(master.clients.ready):
+        index = master.get_worker_index(client.id)
+        master.send_message(_PLAN_MSG, {"plan": text, "index": index, "workers": plan.load.workers}, client_id=client.id)
+    master.start(plan.load.workers, spawn_rate=plan.load.workers)
+    return master, procs, done
+
+
+class RemoteSink:
+    """Batches a worker's records and counters to the master every STATUS_EVERY seconds."""
+
+    def __init__(self, runner: Any, worker: str) -> None:
+        self.runner = runner
+        self.worker = worker
+        self.buffer: list[dict[str, Any]] = []
+        self.sent = 0
+        self.in_flight = 0
+
+    def add(self, record: RequestRecord) -> None:
+        self.buffer.append(asdict(record))
+
+    def stats(self, sent: int, in_flight: int) -> None:
+        self.sent, self.in_flight = sent, in_flight
+
+    def flush(self, done: bool = False) -> None:
+        batch, self.buffer = self.buffer, []
+        data = {"worker": self.worker, "records": batch, "sent": self.sent, "in_flight": self.in_flight, "done": done}
+        self.runner.send_message(_RECORDS_MSG, data)
+
+    def pump(self, finished: Event) -> None:
+        while not finished.wait(STATUS_EVERY):
+            self.flush()
+        self.flush(done=True)
+
+
+def worker_main(master_host: str, master_port: int) -> int:
+    """A worker: connect, receive the plan, drive its share, ship records, quit when told."""
+    clock = RunClock()
+    stop = Event()
+    _on_signals(stop)
+    ctx = WorkerContext(clock, stop)
+    env = Environment(user_classes=[driver_user(ctx)])
+    runner = env.create_worker_runner(master_host, master_port)
+
+    def on_plan(environment: Any, msg: Any) -> None:
+        plan = LoadPlan.from_json(msg.data["plan"])
+        ctx.plan, ctx.index, ctx.workers = plan, msg.data["index"], msg.data["workers"]
+        ctx.api_key = _api_key(plan)
+        ctx.prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
+        sink = RemoteSink(runner, f"w{ctx.index}")
+        ctx.sink = sink
+        gevent.spawn(sink.pump, ctx.done)
+
+    def on_stop(environment: Any, msg: Any) -> None:
+        stop.set()
+
+    runner.register_message(_PLAN_MSG, on_plan)
+    runner.register_message(_STOP_MSG, on_stop)
+
+    def quit_after_stop() -> None:
+        stop.wait()
+        ctx.done.wait(STOP_SLACK)
+        gevent.sleep(0.1)  # let the final batch go out
+        runner.quit()
+
+    gevent.spawn(quit_after_stop)
+    runner.greenlet.join()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    die_with_parent()
+    try:
+        if args[:1] == ["--worker"] and len(args) == 2:
+            host, _, port = args[1].rpartition(":")
+            return worker_main(host, int(port))
+        if len(args) != 1:
+            print("usage: python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT", file=sys.stderr)
+            return 2
+        return run_load(LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8")))
+    except LoadError as exc:
+        print(f"load error: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Live progress of a load run: the collector's counters and the status file the runner polls.
+
+The collector sees every record exactly once (in the local runner or the
+master), writes it to the records file and keeps only counters and a few
+seconds of samples, so memory stays flat over hour-long runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from brownout.loadgen.records import RecordWriter, RequestRecord
+
+__all__ = ["Collector", "LoadProgress", "LoadState", "read_progress", "write_progress"]
+
+LoadState = Literal["starting", "waiting", "running", "draining", "done"]
+RECENT = 5.0  # seconds of history behind achieved_rate and ttft_p95
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    t: float                       # run-clock time of this snapshot
+    state: LoadState
+    target_rate: float | None      # open loop: requested requests/s; closed loop: None
+    achieved_rate: float           # requests sent per second over the last ~5 s
+    in_flight: int
+    sent: int
+    ok: int
+    degraded: int
+    failed: int                    # including dropped
+    dropped: int
+    ttft_p95: float | None         # seconds, over requests finished in the last ~5 s
+    workers: int
+
+    @property
+    def records(self) -> int:
+        return self.ok + self.degraded + self.failed
+
+
+def write_progress(path: Path, progress: LoadProgress) -> None:
+    """Atomic rewrite, so a reader never sees half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(progress)), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_progress(path: Path) -> LoadProgress | None:
+    try:
+        return LoadProgress(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class Collector:
+    """Writes every record and keeps the counters behind `LoadProgress`."""
+
+    def __init__(self, writer: RecordWriter, target_rate: float | None, workers: int) -> None:
+        self.writer = writer
+        self.target_rate = target_rate
+        self.workers = workers
+        self.counts = {"ok": 0, "degraded": 0, "failed": 0}
+        self.dropped = 0
+        self._ttfts: deque[tuple[float, float]] = deque()   # (t_end, ttft)
+        self._sent: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
+        self._sent_samples: deque[tuple[float, int]] = deque()
+
+    def add(self, record: RequestRecord | dict[str, Any]) -> None:
+        rec = record if isinstance(record, RequestRecord) else RequestRecord(**record)
+        self.writer.write(rec)
+        self.counts[rec.outcome] += 1
+        if rec.error_class == "dropped":
+            self.dropped += 1
+        ttft = rec.ttft
+        if ttft is not None and rec.outcome != "failed" and rec.t_end is not None:
+            self._ttfts.append((rec.t_end, ttft))
+
+    def worker_stats(self, worker: str, sent: int, in_flight: int) -> None:
+        """Latest cumulative counters of one worker."""
+        self._sent[worker] = sent
+        self._in_flight[worker] = in_flight
+
+    def snapshot(self, now: float, state: LoadState) -> LoadProgress:
+        sent = sum(self._sent.values())
+        samples = self._sent_samples
+        samples.append((now, sent))
+        while len(samples) > 1 and samples[0][0] < now - RECENT:
+            samples.popleft()
+        t0, sent0 = samples[0]
+        rate = (sent - sent0) / (now - t0) if now > t0 else 0.0
+        while self._ttfts and self._ttfts[0][0] < now - RECENT:
+            self._ttfts.popleft()
+        return LoadProgress(
+            t=now,
+            state=state,
+            target_rate=self.target_rate,
+            achieved_rate=rate,
+            in_flight=sum(self._in_flight.values()),
+            sent=sent,
+            ok=self.counts["ok"],
+            degraded=self.counts["degraded"],
+            failed=self.counts["failed"],
+            dropped=self.dropped,
+            ttft_p95=_p95([v for _, v in self._ttfts]),
+            workers=self.workers,
+        )
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]

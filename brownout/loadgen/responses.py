@@ -1,0 +1,143 @@
+"""Parse what a target sent back: SSE streams line by line, or one JSON body.
+
+Pure and clock-free: the caller passes the arrival time of each line, so the
+parser can be tested with hand-made timings. Content-carrying events are the
+ones with non-empty generated text (role-only and empty deltas don't count),
+per shared/metrics.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Reply", "StreamParser", "parse_body"]
+
+_SSE_FIELDS = (b"event:", b"id:", b"retry:")
+
+
+@dataclass
+class Reply:
+    """What was understood of a response body."""
+
+    streamed: bool
+    done: bool = False                  # stream: saw [DONE]; body: parsed completely
+    content_events: int = 0             # content-carrying events (1 for a non-empty body)
+    t_first: float | None = None
+    t_last: float | None = None
+    itl: list[float] = field(default_factory=list)
+    model: str | None = None
+    region: str | None = None
+    retrieval: str | None = None        # RAG: "vector", "keyword", ...
+    input_tokens: int | None = None     # from usage
+    output_tokens: int | None = None    # from usage
+    malformed: str | None = None        # why the body could not be understood
+    error_body: str | None = None       # the error object's message
+
+    @property
+    def failed(self) -> bool:
+        return self.malformed is not None or self.error_body is not None
+
+
+class StreamParser:
+    """Feeds SSE lines (with their arrival times) into a `Reply`; stop reading once `reply.failed`."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.reply = Reply(streamed=True)
+
+    def feed(self, line: bytes, t: float) -> None:
+        line = line.strip()
+        if not line or line.startswith(b":") or line.startswith(_SSE_FIELDS):
+            return
+        reply = self.reply
+        if not line.startswith(b"data:"):
+            reply.malformed = f"not an SSE line: {line[:60]!r}"
+            return
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            reply.done = True
+            return
+        try:
+            event = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            reply.malformed = f"invalid JSON in event: {data[:60]!r}"
+            return
+        if not isinstance(event, dict):
+            reply.malformed = "event is not a JSON object"
+            return
+        _common(reply, event)
+        if reply.error_body is None and _event_text(self.kind, event):
+            if reply.t_first is None:
+                reply.t_first = t
+            else:
+                reply.itl.append(t - reply.t_last)  # type: ignore[operator]
+            reply.t_last = t
+            reply.content_events += 1
+
+
+def parse_body(kind: str, body: bytes) -> Reply:
+    """A complete non-streamed response body."""
+    reply = Reply(streamed=False)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        reply.malformed = f"invalid JSON body: {body[:60]!r}"
+        return reply
+    if not isinstance(data, dict):
+        reply.malformed = "body is not a JSON object"
+        return reply
+    _common(reply, data)
+    if reply.error_body is not None:
+        return reply
+    reply.done = True
+    if kind == "embeddings":
+        items = data.get("data")
+        has_content = bool(items) and isinstance(items, list) and bool(_get(items[0], "embedding"))
+    elif kind == "rag":
+        has_content = bool(data.get("answer"))
+        retrieval = data.get("retrieval")
+        reply.retrieval = retrieval if isinstance(retrieval, str) else _get(retrieval, "mode")
+    else:
+        choice = _first_choice(data)
+        has_content = bool(_get(_get(choice, "message"), "content") if kind == "chat" else _get(choice, "text"))
+    reply.content_events = 1 if has_content else 0
+    return reply
+
+
+def _common(reply: Reply, obj: dict[str, Any]) -> None:
+    """Fields any event or body may carry: error, model, region, usage."""
+    error = obj.get("error")
+    if error:
+        message = _get(error, "message") if isinstance(error, dict) else error
+        reply.error_body = str(message or error)[:200]
+    if isinstance(obj.get("model"), str):
+        reply.model = obj["model"]
+    if isinstance(obj.get("region"), str):
+        reply.region = obj["region"]
+    usage = obj.get("usage")
+    if isinstance(usage, dict):
+        if isinstance(usage.get("prompt_tokens"), int):
+            reply.input_tokens = usage["prompt_tokens"]
+        if isinstance(usage.get("completion_tokens"), int):
+            reply.output_tokens = usage["completion_tokens"]
+
+
+def _event_text(kind: str, event: dict[str, Any]) -> str:
+    choice = _first_choice(event)
+    if kind == "chat":
+        delta = _get(choice, "delta")
+        text = _get(delta, "content") or _get(delta, "reasoning_content")
+    else:
+        text = _get(choice, "text")
+    return text if isinstance(text, str) else ""
+
+
+def _first_choice(obj: dict[str, Any]) -> Any:
+    choices = obj.get("choices")
+    return choices[0] if isinstance(choices, list) and choices else None
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else None

@@ -1,0 +1,46 @@
+"""What every sandbox component process shares: argument parsing, logging, serving.
+
+Each component is `python -m brownout.sandbox.<module> --config JSON --port N ...`,
+runs one asyncio loop with one aiohttp app on 127.0.0.1, dies with its parent
+(unless detached) and shuts down within a second on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from brownout.processes import die_with_parent
+from brownout.sandbox.config import SandboxConfig
+
+__all__ = ["HOST", "ComponentArgs", "parse_component_args", "serve"]
+
+HOST = "127.0.0.1"
+ComponentArgs = argparse.Namespace
+
+
+def parse_component_args(description: str, argv: list[str] | None = None, **extra: type) -> ComponentArgs:
+    """--config JSON, --port, --name, plus `extra` options (`--gpu-memory` from gpu_memory=int...)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", required=True, type=SandboxConfig.from_json, help="SandboxConfig as JSON")
+    parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--name", required=True)
+    for option, kind in extra.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=kind, default=None)
+    return parser.parse_args(argv)
+
+
+def serve(app: web.Application, port: int, name: str, *, detach: bool = False) -> None:
+    """Run `app` until SIGTERM/SIGINT; tie the process to its parent unless `detach`."""
+    if not detach:
+        die_with_parent()
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s"
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    web.run_app(
+        app, host=HOST, port=port, print=None, access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+    )

@@ -1,0 +1,65 @@
+"""Fixtures: the fake LLM server as a real process on loopback, and plans aimed at it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from brownout.experiments.spec.load import Load
+from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.loadgen import LoadPlan, RunClock
+from brownout.processes import free_port, wait_port
+
+SERVER = Path(__file__).with_name("fake_llm.py")
+
+
+class FakeServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.url + "/stats", timeout=5) as resp:
+            return json.load(resp)
+
+
+@pytest.fixture(scope="module")
+def fake_server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], cwd=Path(__file__).parents[2])
+    try:
+        assert wait_port("127.0.0.1", port, 15), "fake server did not start"
+        yield FakeServer(port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def make_plan(tmp_path):
+    """make_plan(base_url, load_dict, duration=1.0, headers=None, **outcome) -> LoadPlan starting `lead` s from now (the subprocess needs ~1-2 s to import Locust)."""
+
+    def make(base_url: str, load: dict, duration: float = 1.0, headers: dict | None = None, lead: float = 2.0, **outcome) -> LoadPlan:
+        start = RunClock().now() + lead
+        return LoadPlan(
+            base_url=base_url,
+            load=Load.model_validate(load),
+            model="fake-model",
+            outcome=OutcomeRules(**outcome),
+            start_at=start,
+            end_at=start + duration,
+            out_dir=tmp_path / "load",
+            base_dir=tmp_path,
+            headers=headers or {},
+        )
+
+    return make
