@@ -96,6 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"    - {target.kind} {target.name} {json.dumps(target.detail)}")
         return 0
     print(f"verdict: {outcome.status.value}" + (f" ({outcome.message})" if outcome.message else ""))
+    if outcome.score is not None:
+        print(f"resilience score: {outcome.score:.0f}/100")
+    for line in outcome.findings:
+        print(f"  not met: {line}")
     for kind, path in outcome.outputs.items():
         print(f"{kind}: {path}")
     if outcome.status is RunStatus.INTERRUPTED:

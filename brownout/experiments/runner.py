@@ -81,6 +81,8 @@ class RunOutcome:
     resolutions: list[Resolution] = field(default_factory=list)
     message: str = ""
     signum: int | None = None
+    score: float | None = None
+    findings: list[str] = field(default_factory=list)   # one line per SLO / steady-state check that did not pass
 
 
 @dataclass
@@ -236,10 +238,9 @@ class _Run:
 
     def resolve_faults(self) -> list[Resolution]:
         resolutions = [driver.resolve() for driver in self.drivers()]
-        for res in resolutions:
-            self.log(f"fault '{res.fault}' ({res.kind}): {res.action}")
-            for t in res.targets:
-                self.log(f"    {t.kind} {t.name} {t.detail}")
+        if not self.options.dry_run:
+            for res in resolutions:
+                self.log(f"fault '{res.fault}' ({res.kind}) will: {res.action}")
         return resolutions
 
     # ----- load, probes, guards -------------------------------------------------------------
@@ -303,9 +304,11 @@ class _Run:
         if self.options.quiet or now - self._last_progress < self.options.progress_every or self.load_run is None:
             return
         self._last_progress = now
-        p = self.load_run.progress()
+        snapshot = self.load_run.progress()
+        if snapshot is None:
+            return
         remaining = max(0.0, phase_end - self.clock.now())
-        self.log(f"[{phase:>8}] {remaining:5.0f}s left | {p.line() if hasattr(p, 'line') else p}")
+        self.log(f"[{phase:>8}] {remaining:4.0f}s left | {snapshot.line()}")
 
     # ----- phases -------------------------------------------------------------------------
     def phase(self, name: str, length: float) -> PhaseWindow:
@@ -496,6 +499,8 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
 
     status = RunStatus.ERROR
     message = ""
+    score: float | None = None
+    findings: list[str] = []
     outputs: dict[str, Path] = {}
     resolutions: list[Resolution] = []
     try:
@@ -524,9 +529,9 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
         if message:
             log(message)
         if status is not RunStatus.DRY_RUN and run.out_dir is not None:
-            results = _score_and_write(run, status, message)
-            outputs = results["outputs"]
-            status = results["status"]
+            scored = _score_and_write(run, status, message)
+            outputs, status = scored["outputs"], scored["status"]
+            score, findings = scored["score"], scored["findings"]
     finally:
         if run.journal is not None:
             run.journal.finish(status.value)
@@ -534,7 +539,8 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     signum = next((s for s in interrupted if s), None)
-    return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message, signum)
+    return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message,
+                      signum, score, findings)
 
 
 def _run_phases(run: _Run) -> RunStatus:
@@ -588,4 +594,6 @@ def _score_and_write(run: _Run, status: RunStatus, message: str) -> dict[str, An
     )
     outputs = write_all(results, run.out_dir)
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
-    return {"outputs": outputs, "status": final}
+    findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
+                for r in [*results.steady_state, *results.slos] if not r.passed]
+    return {"outputs": outputs, "status": final, "score": results.score, "findings": findings}

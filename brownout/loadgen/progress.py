@@ -41,6 +41,15 @@ class LoadProgress:
     def records(self) -> int:
         return self.ok + self.degraded + self.failed
 
+    def line(self) -> str:
+        """One human line for the live progress log."""
+        target = f"/{self.target_rate:.1f}" if self.target_rate is not None else ""
+        ttft = f"{self.ttft_p95 * 1000:.0f}ms" if self.ttft_p95 is not None else "-"
+        return (
+            f"{self.achieved_rate:.1f}{target} req/s | in flight {self.in_flight} | "
+            f"ok {self.ok} degraded {self.degraded} failed {self.failed} (dropped {self.dropped}) | TTFT p95 {ttft}"
+        )
+
 
 def write_progress(path: Path, progress: LoadProgress) -> None:
     """Atomic rewrite, so a reader never sees half a file."""
