@@ -15,41 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def brownout_processes_of(pid_root: int) -> list[int]:
-    """Pids of brownout processes whose ancestry includes pid_root (alive, not zombies)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        state = stat.rsplit(")", 1)[1].split()[0]
-        if state == "Z" or b"brownout" not in cmdline:
-            continue
-        if _descends_from(int(entry.name), pid_root):
-            found.append(int(entry.name))
-    return found
-
-
-def _descends_from(pid: int, root: int) -> bool:
-    for _ in range(64):
-        if pid == root:
-            return True
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-        if ppid <= 1:
-            return False
-        pid = ppid
-    return False
-
-
 def processes_with_marker(marker: str) -> list[int]:
-    """Pids whose command line or environment mentions `marker` (a per-test temp path)."""
+    """Pids whose environment carries `marker`: everything a brownout subprocess started, however deep."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -58,10 +25,10 @@ def processes_with_marker(marker: str) -> list[int]:
             stat = (entry / "stat").read_text()
             if stat.rsplit(")", 1)[1].split()[0] == "Z":
                 continue
-            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            blob = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if marker.encode() in blob:
+        if f"BROWNOUT_TEST_MARKER={marker}".encode() in blob:
             found.append(int(entry.name))
     return found
 

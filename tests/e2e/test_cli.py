@@ -1,0 +1,40 @@
+"""The command line as a user meets it: exit codes and messages, never a traceback."""
+
+import json
+
+from tests.e2e.conftest import run_brownout
+
+
+def test_validate_broken_files_prints_located_errors_and_exits_2(brownout_env):
+    proc = run_brownout(["validate", "tests/fixtures/broken"], brownout_env, timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    broken = {line.split(":")[1].strip().rsplit("/", 1)[-1] for line in errors}
+    assert {"bad_duration.yaml", "unknown_nested_key.yaml", "unset_variable.yaml", "alias_bomb.yaml"} <= broken
+    assert "error: tests/fixtures/broken/bad_duration.yaml:16:14: faults[0].schedule.start:" in proc.stderr
+
+
+def test_validate_the_catalogue_passes(brownout_env):
+    proc = run_brownout(["validate", "experiments"], brownout_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: experiments/quickstart.yaml" in proc.stdout
+
+
+def test_run_of_an_invalid_file_exits_2_without_touching_anything(brownout_env, tmp_path):
+    proc = run_brownout(["run", "tests/fixtures/broken/unknown_top_level_key.yaml", "--out", str(tmp_path / "out")], brownout_env)
+    assert proc.returncode == 2
+    assert "unknown key 'notes'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
+
+
+def test_schema_is_json_schema_for_experiments(brownout_env):
+    proc = run_brownout(["schema"], brownout_env, timeout=60)
+    schema = json.loads(proc.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"apiVersion", "kind", "metadata", "target", "load", "phases"} <= set(schema["properties"])
+
+
+def test_recover_with_nothing_open_says_so(brownout_env):
+    proc = run_brownout(["recover"], brownout_env, timeout=60)
+    assert proc.returncode == 0 and "nothing to recover" in proc.stdout
