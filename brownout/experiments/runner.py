@@ -150,21 +150,7 @@ class _Run:
             from brownout.sandbox import SandboxConfig, start_sandbox
 
             sb = target.sandbox
-            config = SandboxConfig(
-                profile=sb.profile,
-                regions=list(sb.regions),
-                replicas_per_region=sb.replicas_per_region,
-                cold_start=sb.cold_start,
-                gpu_memory=sb.gpu_memory,
-                kv_cache_tokens=sb.kv_cache_tokens,
-                max_running=sb.max_running,
-                prefill_per_token=sb.prefill_per_token,
-                decode_step=sb.decode_step,
-                embedding_per_token=sb.embedding_per_token,
-                oom_behaviour=sb.oom_behaviour,
-                rate_limit_tokens_per_s=sb.rate_limit_tokens_per_s,
-                seed=self.spec.load.seed,
-            )
+            config = SandboxConfig.from_target(sb, seed=self.spec.load.seed)
             workdir = self.out_dir / "sandbox"
             self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
             self.journal.append("process_starting", name="sandbox", workdir=str(workdir))

@@ -39,6 +39,7 @@ log = logging.getLogger("brownout.sandbox.gateway")
 
 DEGRADED_HEADER = "x-brownout-degraded"
 HEALTH_INTERVAL = 0.5
+READY_GRACE = 5.0
 MAX_PRIMARY_ATTEMPTS = 3
 RESILIENT_EMBED_TIMEOUT = 1.0
 FRAGILE_EMBED_TIMEOUT = 30.0
@@ -63,7 +64,11 @@ class Opened:
 
 @dataclass
 class Failure:
-    """What to tell the client when no upstream answered."""
+    """What to tell the client when no upstream answered.
+
+    `link_error` marks failures with no HTTP answer at all (refused, reset,
+    timed out): the resilient gateway takes that replica out of rotation.
+    """
 
     status: int
     body: bytes
@@ -72,6 +77,7 @@ class Failure:
 
     @classmethod
     def of(cls, status: int, message: str, type_: str, upstream: Upstream | None = None) -> Failure:
+        """A failure the gateway saw itself (no upstream answer), with an OpenAI-style error body."""
         return cls(status, json.dumps(error_body(message, type_, status)).encode(), upstream, link_error=True)
 
 
@@ -355,11 +361,13 @@ async def _health_loop(state: GatewayState) -> None:
     """Active health checks (resilient profile only: the fragile gateway routes blind).
 
     The gateway turns ready once it has seen every upstream healthy, so the
-    first requests of a run do not land on the fallback model.
+    first requests of a run do not land on the fallback model; or after a grace
+    period, so a gateway restarted during a region outage still comes up.
     """
+    grace_ends = time.monotonic() + READY_GRACE
     while True:
         await asyncio.gather(*(_poll(state, up) for up in state.upstreams))
-        state.ready = state.ready or all(up.healthy for up in state.upstreams)
+        state.ready = state.ready or all(up.healthy for up in state.upstreams) or time.monotonic() > grace_ends
         await asyncio.sleep(HEALTH_INTERVAL)
 
 

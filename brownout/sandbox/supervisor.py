@@ -36,6 +36,7 @@ STATE_FILE = "sandbox.json"
 RESTART_DELAY = 0.2
 READY_POLL = 0.1
 STOP_GRACE = 2.0
+SIGNAL_WAIT = 5.0
 Role = Literal["replica", "fallback", "embedder", "gateway"]
 _MODULES: dict[Role, str] = {
     "replica": "brownout.sandbox.replica",
@@ -257,7 +258,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 
 async def signal_component(request: web.Request) -> web.Response:
-    """Kill a component for real; the supervisor restarts it (replicas cold-start)."""
+    """Kill a component for real and wait for it to exit; the supervisor restarts it (replicas cold-start)."""
     c = _component(request)
     body = await _body(request)
     name = body.get("signal", "SIGKILL")
@@ -265,10 +266,15 @@ async def signal_component(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=json.dumps({"error": "signal must be SIGKILL or SIGTERM"}), content_type="application/json")
     if not c.alive or c.process is None:
         return web.json_response({"component": c.name, "pid": None, "signal": name, "note": f"already {c.status}"})
-    pid = c.process.pid
-    os.kill(pid, getattr(signal, name))
-    log.info("sent %s to %s pid %d", name, c.name, pid)
-    return web.json_response({"component": c.name, "pid": pid, "signal": name})
+    process = c.process
+    os.kill(process.pid, getattr(signal, name))
+    log.info("sent %s to %s pid %d", name, c.name, process.pid)
+    try:  # answer once the process is really gone, so the fault is in place when the call returns
+        await asyncio.wait_for(asyncio.shield(process.wait()), SIGNAL_WAIT)
+        exited = True
+    except TimeoutError:
+        exited = False
+    return web.json_response({"component": c.name, "pid": process.pid, "signal": name, "exited": exited})
 
 
 async def set_gpu(request: web.Request) -> web.Response:

@@ -23,9 +23,11 @@ STEP = 0.02
 KV_TOKENS = 64
 
 
-def _start(tmp_path: Path, cold_start: float) -> tuple[subprocess.Popen[bytes], str]:
+def _start(tmp_path: Path, cold_start: float, **overrides: object) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    config = SandboxConfig(decode_step=STEP, kv_cache_tokens=KV_TOKENS, max_running=8, prefill_per_token=0.0)
+    config = SandboxConfig(
+        decode_step=STEP, kv_cache_tokens=KV_TOKENS, max_running=8, prefill_per_token=0.0, **overrides  # type: ignore[arg-type]
+    )
     argv = [sys.executable, "-m", "brownout.sandbox.replica", "--config", config.to_json(), "--port", str(port),
             "--name", "llm-test-0", "--region", "test", "--model", "sandbox-large", "--cold-start", str(cold_start)]
     with open(tmp_path / "replica.log", "ab") as log:
@@ -117,6 +119,19 @@ def test_cold_start_answers_503_until_loaded(tmp_path: Path) -> None:
         assert time.monotonic() - started >= 0.7
         models = httpx.get(url + "/v1/models").json()
         assert [m["id"] for m in models["data"]] == ["sandbox-large"]
+    finally:
+        terminate([process.pid], grace=3)
+        process.wait(5)
+
+
+def test_oom_crash_behaviour_exits_the_process(tmp_path: Path) -> None:
+    process, url = _start(tmp_path, cold_start=0.0, oom_behaviour="crash")
+    try:
+        httpx.post(url + "/admin/gpu", json={"gpu_memory": 2**20})
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(url + "/v1/completions", json={"prompt": "hi", "max_tokens": 3}, timeout=5)
+        assert process.wait(5) == 3
+        assert "CUDA out of memory" in (tmp_path / "replica.log").read_text()
     finally:
         terminate([process.pid], grace=3)
         process.wait(5)
