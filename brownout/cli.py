@@ -73,14 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from brownout.experiments.loading import load_experiment
     from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
 
-    try:
-        loaded = load_experiment(Path(args.file))
-    except SpecErrors as exc:
-        _print_spec_errors(exc.errors)
-        return EXIT_CODES["invalid"]
-    except SpecError as exc:
-        _print_spec_errors([exc])
-        return EXIT_CODES["invalid"]
+    loaded = load_experiment(Path(args.file))  # SpecError(s) -> exit 2 in main()
     options = RunOptions(
         out_dir=Path(args.out) if args.out else None,
         dry_run=args.dry_run,
