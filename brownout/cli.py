@@ -100,6 +100,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_CODES[outcome.status.value]
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from brownout.reports.gate import judge, read_results
+
+    current = read_results(Path(args.results))
+    baseline = read_results(Path(args.baseline)) if args.baseline else None
+    verdict = judge(current, baseline, args.max_score_drop)
+    score = f"{current.score:.1f}" if current.score is not None else "n/a"
+    print(f"gate: {'passed' if verdict.passed else 'failed'} ({current.experiment}, verdict {current.verdict}, score {score})")
+    for reason in verdict.reasons:
+        print(f"  {reason}")
+    return verdict.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from brownout.reports import write_all
+    from brownout.reports.gate import read_results
+
+    source = Path(args.results)
+    results = read_results(source)
+    for kind, path in write_all(results, Path(args.out) if args.out else source.parent).items():
+        print(f"{kind}: {path}")
+    return 0
+
+
 def cmd_recover(args: argparse.Namespace) -> int:
     from brownout.experiments.rollback import recover_stale
 
@@ -171,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the experiment JSON Schema")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("gate", help="judge saved results for CI, optionally against an earlier run")
+    p.add_argument("results", help="results.json of the run to judge")
+    p.add_argument("--baseline", help="results.json of an earlier run to compare with")
+    p.add_argument("--max-score-drop", type=float, help="fail when the score fell more than this many points")
+    p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("report", help="re-render every output from saved results, without touching the target")
+    p.add_argument("results", help="results.json")
+    p.add_argument("--out", help="output folder (default: beside the results file)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("recover", help="undo what crashed runs left applied or running")
     p.set_defaults(func=cmd_recover)

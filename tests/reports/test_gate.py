@@ -1,0 +1,89 @@
+"""`brownout gate` and `brownout report`: judging and re-rendering saved results."""
+
+import subprocess
+import sys
+
+import pytest
+
+from brownout.errors import SpecError
+from brownout.reports import write_all, write_json
+from brownout.reports.gate import judge, read_results
+from tests.reports.test_outputs import scenario
+
+
+def passing(results, score=90.0):
+    def ok(items):
+        return [r.model_copy(update={"passed": True, "status": "pass"}) for r in items]
+
+    return results.model_copy(update={"slos": ok(results.slos), "steady_state": ok(results.steady_state),
+                                      "steady_state_held": True, "verdict": "passed", "exit_code": 0, "score": score})
+
+
+@pytest.fixture(scope="module")
+def failed():
+    return scenario()
+
+
+def test_a_failed_run_fails_the_gate_with_its_unmet_slos(failed):
+    verdict = judge(failed)
+    assert not verdict.passed and verdict.exit_code == 1
+    assert any("'availability'" in r or "'rto'" in r for r in verdict.reasons)
+
+
+def test_a_passing_run_passes_alone_and_against_a_similar_baseline(failed):
+    good = passing(failed, 90.0)
+    assert judge(good).passed
+    assert judge(good, passing(failed, 92.0), max_score_drop=5).passed
+
+
+def test_a_score_drop_beyond_the_allowance_is_a_regression(failed):
+    verdict = judge(passing(failed, 80.0), passing(failed, 92.0), max_score_drop=5)
+    assert not verdict.passed and verdict.exit_code == 1
+    assert verdict.reasons == ["regression: resilience score fell 12.0 points (92.0 -> 80.0), more than the 5 allowed"]
+
+
+def test_an_slo_the_baseline_met_and_the_release_fails_is_named(failed):
+    verdict = judge(failed, passing(failed))
+    assert any(r.startswith("regression: SLO") for r in verdict.reasons)
+
+
+def test_an_aborted_run_keeps_its_exit_code(failed):
+    aborted = failed.model_copy(update={"verdict": "aborted", "exit_code": 3})
+    verdict = judge(aborted)
+    assert verdict.exit_code == 3 and verdict.reasons[0] == "the run did not complete: aborted"
+
+
+def test_read_results_refuses_other_files_with_a_located_error(tmp_path):
+    bad = tmp_path / "results.json"
+    bad.write_text('{"schema_version": "something/else"}')
+    with pytest.raises(SpecError, match="not a brownout results file") as info:
+        read_results(bad)
+    assert info.value.file == str(bad)
+    with pytest.raises(SpecError, match="cannot read results"):
+        read_results(tmp_path / "missing.json")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "brownout", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_gate_command_exit_codes(failed, tmp_path):
+    current, baseline = tmp_path / "current.json", tmp_path / "baseline.json"
+    write_json(passing(failed, 80.0), current)
+    write_json(passing(failed, 92.0), baseline)
+    assert _cli("gate", str(current)).returncode == 0
+    proc = _cli("gate", str(current), "--baseline", str(baseline), "--max-score-drop", "5")
+    assert proc.returncode == 1 and "resilience score fell 12.0 points" in proc.stdout
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    proc = _cli("gate", str(broken))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_report_command_re_renders_identically(failed, tmp_path):
+    first = write_all(failed, tmp_path / "first")
+    proc = _cli("report", str(first["json"]), "--out", str(tmp_path / "again"))
+    assert proc.returncode == 0, proc.stderr
+    for kind in ("html", "junit", "markdown"):
+        assert (tmp_path / "again" / first[kind].name).read_text() == first[kind].read_text().replace(
+            str(tmp_path / "first"), str(tmp_path / "again"))
