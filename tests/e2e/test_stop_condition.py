@@ -1,0 +1,48 @@
+"""A stop condition aborts a run that goes too far, and the faults are still rolled back."""
+
+import json
+import textwrap
+
+import pytest
+
+from tests.e2e.conftest import journal_entries, processes_with_marker, run_brownout, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_error_rate_guard_aborts_with_exit_3_and_rolls_back(brownout_env, tmp_path):
+    experiment = tmp_path / "meltdown.yaml"
+    experiment.write_text(textwrap.dedent("""
+        apiVersion: brownout/v1
+        kind: Experiment
+        metadata: {name: meltdown}
+        target:
+          sandbox: {profile: fragile, regions: [us-east], replicas_per_region: 1, cold_start: 30s}
+        load:
+          arrival: {kind: constant, rate: 5/s}
+          dataset: {kind: synthetic, output_tokens: {mean: 8}}
+          timeout: 5s
+        phases: {warmup: 1s, baseline: 4s, fault: 30s, recovery: 3s}
+        faults:
+          - name: region-gone
+            kind: sandbox.region-down
+            region: us-east
+            schedule: {start: 1s}
+        stop_conditions:
+          - {name: meltdown, kind: error_rate, above: 0.5, for: 1s, window: 2s, min_requests: 3}
+    """))
+    out = tmp_path / "out"
+    proc = run_brownout(["run", str(experiment), "--out", str(out), "--quiet"], brownout_env, timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "stop condition 'meltdown' fired" in proc.stdout + proc.stderr
+    entries = journal_entries(tmp_path / "home")
+    types = [e["type"] for e in entries]
+    assert types.index("guard_fired") < types.index("fault_undone")
+    fired = next(e for e in entries if e["type"] == "guard_fired")
+    applied = next(e for e in entries if e["type"] == "fault_applied")
+    assert fired["t"] - applied["t"] < 10, "the guard should fire within seconds of the fault, not at the phase end"
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"] == "aborted"
+    assert any(e["kind"] == "guard_fired" and e["name"] == "meltdown" for e in results["timeline"]["events"])
+    wait_for(lambda: not processes_with_marker(str(tmp_path)), 10)
+    assert processes_with_marker(str(tmp_path)) == []
