@@ -170,6 +170,7 @@ class _Run:
             health_url = f"{self.base_url}{endpoint.health_path}"
         self.check_health(health_url)
         self.start_fault_proxies()
+        self.context = dataclasses.replace(self.context, target_url=self.base_url)
 
     def start_fault_proxies(self) -> None:
         """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a

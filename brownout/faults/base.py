@@ -68,6 +68,7 @@ class FaultContext:
     """Where faults act. Filled by the runner from the resolved target."""
 
     seed: int = 42
+    target_url: str | None = None        # base URL the load hits (after any fault proxy)
     sandbox_control: str | None = None   # base URL of the sandbox supervisor's control API
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
     kube_context: str | None = None       # default kubeconfig context
