@@ -70,6 +70,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from brownout.experiments.console import Console
     from brownout.experiments.loading import load_experiment
     from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
 
@@ -80,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         workers=args.workers,
     )
-    outcome = run_experiment(loaded, options)
+    outcome = run_experiment(loaded, options, Console(args.log_format))
     if outcome.status is RunStatus.DRY_RUN:
         print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
         for res in outcome.resolutions:
@@ -186,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="resolve and print what each fault would hit; inject nothing")
     p.add_argument("--out", help="output folder (default results/<run-id>)")
     p.add_argument("--workers", type=int, help="local load worker processes (overrides load.workers)")
-    p.add_argument("--quiet", action="store_true", help="no live progress lines (CI logs)")
+    p.add_argument("--quiet", action="store_true", help="no live progress lines")
+    p.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="json: one JSON object per log line on stderr, for CI log parsers")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check experiment files without touching anything")

@@ -19,7 +19,6 @@ import os
 import platform
 import signal
 import socket
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ import httpx
 
 from brownout import __version__
 from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError, TargetError
+from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
 from brownout.experiments.journal import Journal, brownout_home
 from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
@@ -41,7 +41,7 @@ from brownout.loadgen.records import RunClock
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
 
-Log = Callable[[str], None]
+Log = Callable[..., None]  # log(message, **structured_fields), e.g. brownout.experiments.console.Console
 
 
 class RunStatus(enum.Enum):
@@ -283,6 +283,8 @@ class _Run:
             firing = trigger.fired
             if firing is not None:
                 self.event("guard_fired", firing.name, reason=firing.reason)
+                self.log(f"stop condition '{firing.name}' fired: {firing.reason}", event="guard_fired",
+                         guard=firing.name, reason=firing.reason)
                 self.journal.append("guard_fired", name=firing.name, reason=firing.reason)
                 raise AbortedError(firing.name, firing.reason)
 
@@ -295,7 +297,8 @@ class _Run:
         if snapshot is None:
             return
         remaining = max(0.0, phase_end - self.clock.now())
-        self.log(f"[{phase:>8}] {remaining:4.0f}s left | {snapshot.line()}")
+        self.log(f"[{phase:>8}] {remaining:4.0f}s left | {snapshot.line()}", event="progress", phase=phase,
+                 remaining=round(remaining, 1), **dataclasses.asdict(snapshot))
 
     # ----- phases -------------------------------------------------------------------------
     def phase(self, name: str, length: float) -> PhaseWindow:
@@ -350,7 +353,8 @@ class _Run:
         self.event("fault_injected", window.fault.name, **detail)
         if window.fault.kind.endswith("region-down"):
             self.event("region_down", record.region or "")
-        self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}")
+        self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}", event="fault_injected",
+                 fault=window.fault.name, kind=window.fault.kind, detail=detail)
 
     def rollback(self, applied: _Applied) -> None:
         if applied.record.rolled_back_at is not None:
@@ -364,11 +368,12 @@ class _Run:
             self.event("fault_rolled_back", applied.window.fault.name, attempts=result.attempts)
             if applied.window.fault.kind.endswith("region-down"):
                 self.event("region_up", applied.record.region or "")
-            self.log(f"rolled back '{applied.window.fault.name}'")
+            self.log(f"rolled back '{applied.window.fault.name}'", event="fault_rolled_back", fault=applied.window.fault.name)
         else:
             applied.record.error = result.error
             self.event("fault_rollback_failed", applied.window.fault.name, error=result.error)
-            self.log(f"ROLLBACK FAILED for '{applied.window.fault.name}': {result.error} (journal keeps it open; run `brownout recover`)")
+            self.log(f"ROLLBACK FAILED for '{applied.window.fault.name}': {result.error} (journal keeps it open; "
+                     "run `brownout recover`)", event="fault_rollback_failed", fault=applied.window.fault.name, error=result.error)
 
     def rollback_all(self) -> None:
         for applied in reversed(self.applied):
@@ -404,7 +409,7 @@ class _Run:
         self.event("steady_state", label, ok=ok, checks=[r.summary() for r in results])
         self.journal.append("steady_state", label=label, ok=ok, checks=[r.summary() for r in results])
         for r in results:
-            self.log(f"steady state ({label}): {r.summary()}")
+            self.log(f"steady state ({label}): {r.summary()}", event="steady_state", check=r.name, passed=r.passed)
         return ok
 
     def current_records(self):
@@ -463,7 +468,7 @@ def _environment(run: _Run) -> dict[str, Any]:
 def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | None = None) -> RunOutcome:
     """Run one experiment through every phase. Never leaves a fault applied or a process running."""
     options = options or RunOptions()
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    log = log or Console()
     run = _Run(loaded, options, log)
 
     for report in recover_stale(options.home, log=log):

@@ -46,3 +46,27 @@ def test_error_rate_guard_aborts_with_exit_3_and_rolls_back(brownout_env, tmp_pa
     assert any(e["kind"] == "guard_fired" and e["name"] == "meltdown" for e in results["timeline"]["events"])
     wait_for(lambda: not processes_with_marker(str(tmp_path)), 10)
     assert processes_with_marker(str(tmp_path)) == []
+
+
+def test_json_log_format_gives_parseable_progress_and_events(brownout_env, tmp_path):
+    experiment = tmp_path / "tiny.yaml"
+    experiment.write_text(textwrap.dedent("""
+        apiVersion: brownout/v1
+        kind: Experiment
+        metadata: {name: tiny}
+        target:
+          sandbox: {regions: [us-east], replicas_per_region: 2, cold_start: 1s}
+        load:
+          arrival: {kind: constant, rate: 4/s}
+          dataset: {kind: synthetic, output_tokens: {mean: 4}}
+        phases: {warmup: 0s, baseline: 3s, fault: 3s, recovery: 2s}
+        faults:
+          - {name: oom, kind: sandbox.gpu-oom, gpu_memory: 64MiB, schedule: {start: 0s, duration: 2s}}
+    """))
+    proc = run_brownout(["run", str(experiment), "--out", str(tmp_path / "out"), "--log-format", "json"], brownout_env, timeout=120)
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert lines and len(lines) == len([x for x in proc.stderr.splitlines() if x.strip()]), proc.stderr
+    events = [line.get("event") for line in lines]
+    assert "progress" in events and "fault_injected" in events and "fault_rolled_back" in events
+    progress = next(line for line in lines if line.get("event") == "progress")
+    assert {"phase", "sent", "ok", "failed", "in_flight", "achieved_rate"} <= set(progress)
