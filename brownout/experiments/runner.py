@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,26 +420,36 @@ class _Run:
 
     # ----- teardown -----------------------------------------------------------------------
     def stop_everything(self) -> None:
+        """Stop every helper process and thread; one failing stop never skips the others."""
         pool = getattr(self, "_recovery_pool", None)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-        if self.probe_runner is not None:
-            self.probe_runner.stop()
-        if self.load_run is not None:
-            self.load_run.stop()
-            self.journal.process_stopped("load")
-        if self.stream_proxy is not None:
-            self.stream_proxy.stop()
-            self.journal.process_stopped("stream-proxy")
-            self.stream_proxy = None
-        if self.toxiproxy is not None:
-            self.toxiproxy.stop()
-            self.journal.process_stopped("embedded-toxiproxy")
-            self.toxiproxy = None
-        if self.sandbox is not None:
-            self.sandbox.stop()
-            self.journal.process_stopped("sandbox")
-            self.sandbox = None
+        steps = [
+            ("probes", self.probe_runner, None),
+            ("load", self.load_run, "load"),
+            ("stream-proxy", self.stream_proxy, "stream-proxy"),
+            ("embedded-toxiproxy", self.toxiproxy, "embedded-toxiproxy"),
+            ("sandbox", self.sandbox, "sandbox"),
+        ]
+        for name, thing, journal_name in steps:
+            if thing is None:
+                continue
+            try:
+                thing.stop()
+            except Exception as exc:  # noqa: BLE001 - keep stopping the rest; the journal keeps this one open
+                self.log(f"could not stop {name}: {type(exc).__name__}: {exc} (run `brownout recover`)")
+                continue
+            if journal_name:
+                self.journal.process_stopped(journal_name)
+        self.stream_proxy = self.toxiproxy = self.sandbox = None
+
+    def write_traceback(self) -> Path | None:
+        """Keep the traceback of an unexpected error for the bug report; the console gets one line."""
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / "brownout-error.txt"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+        return path
 
 
 def _environment(run: _Run) -> dict[str, Any]:
@@ -513,11 +524,18 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
             status, message = RunStatus.NOT_STEADY, str(exc)
         except BrownoutError as exc:
             status, message = RunStatus.ERROR, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a bug or an unexpected failure is still a harness error (exit 5), never a pass
+            status, message = RunStatus.ERROR, f"unexpected {type(exc).__name__}: {exc} (traceback in {run.write_traceback()})"
         finally:
             if not interrupted:
                 interrupted.append(0)  # from here on a signal waits for rollback instead of cutting it
             run.rollback_all()
             run.stop_everything()
+        failed_undo = [u.fault for u in run.undo_results if not u.ok]
+        if failed_undo:
+            status = RunStatus.ERROR
+            message = (message + "; " if message else "") + (
+                f"rollback failed for {', '.join(failed_undo)}: the journal keeps them open, run `brownout recover`")
         if message:
             log(message)
         if status is not RunStatus.DRY_RUN and run.out_dir is not None:
@@ -535,12 +553,17 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
                       signum, score, findings)
 
 
+_LOAD_LEAD_TIME = 2.5
+"""Seconds between asking for load and its first arrival: the load process imports Locust
+(1-1.5 s) and must be waiting before its schedule starts, or it would send a catch-up burst."""
+
+
 def _run_phases(run: _Run) -> RunStatus:
     spec = run.spec
     phases = spec.phases
     run.build_guards()
     run.start_probes()
-    start = run.clock.now() + 0.5
+    start = run.clock.now() + _LOAD_LEAD_TIME
     run.start_load(start, start + phases.total)
     time.sleep(max(0.0, start - run.clock.now()))
 
