@@ -111,6 +111,7 @@ class _Run:
         self.toxiproxy = None
         self.load_run = None
         self.probe_runner = None
+        self.sampler = None
         self.base_url = ""
         self.headers: dict[str, str] = {}
         self.context = FaultContext(seed=self.spec.load.seed)
@@ -242,6 +243,21 @@ class _Run:
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
+
+    def start_metrics(self) -> None:
+        """Record GPU memory, KV-cache and queue gauges for the whole run (the sandbox's replicas by default)."""
+        from brownout.experiments.spec.metrics import MetricsEndpoint, MetricsSampling
+        from brownout.probes.metrics_sampler import MetricSampler
+
+        sampling = self.spec.metrics
+        if sampling is None and self.sandbox is not None:
+            replicas = [c for c in self.sandbox.state().get("components", []) if c.get("role") == "replica"]
+            endpoints = [MetricsEndpoint(name=c["name"], url=f"{c['url']}/metrics") for c in replicas]
+            sampling = MetricsSampling(endpoints=endpoints) if endpoints else None
+        if sampling is None:
+            return
+        self.sampler = MetricSampler(sampling, self.clock, self.out_dir / "metrics.jsonl")
+        self.sampler.start()
 
     def start_load(self, start_at: float, end_at: float) -> None:
         from brownout.loadgen import LoadPlan, start_load
@@ -426,6 +442,7 @@ class _Run:
             pool.shutdown(wait=False, cancel_futures=True)
         steps = [
             ("probes", self.probe_runner, None),
+            ("metrics sampler", self.sampler, None),
             ("load", self.load_run, "load"),
             ("stream-proxy", self.stream_proxy, "stream-proxy"),
             ("embedded-toxiproxy", self.toxiproxy, "embedded-toxiproxy"),
@@ -562,6 +579,7 @@ def _run_phases(run: _Run) -> RunStatus:
     spec = run.spec
     phases = spec.phases
     run.build_guards()
+    run.start_metrics()
     run.start_probes()
     start = run.clock.now() + _LOAD_LEAD_TIME
     run.start_load(start, start + phases.total)

@@ -7,6 +7,10 @@ and their `scale` subresource), `labelSelector`/`fieldSelector` query parameters
 `metadata.resourceVersion`, and `Status` objects for errors (400, 401, 404, 409, 415, 422).
 Every request must carry `Authorization: Bearer <token>`.
 
+Pod exec (`GET .../pods/{name}/exec` upgraded to a websocket, subprotocol
+`v4.channel.k8s.io`) runs the command as a local subprocess "in the pod" and
+answers on the channels the client reads: 1 stdout, 2 stderr, 3 the final Status.
+
 A controller thread does what the real controllers would, at test speed:
 - a deleted pod goes Terminating for its grace period, then disappears;
 - each workload keeps `spec.replicas` active pods, creating missing ones after
@@ -17,11 +21,16 @@ A controller thread does what the real controllers would, at test speed:
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
+import hashlib
 import json
 import random
 import re
+import socket
+import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -510,6 +519,53 @@ class _Api:
         return body
 
 
+_EXEC = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)/exec$")
+_EXEC_PROTOCOL = "v4.channel.k8s.io"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_EXEC_TIMEOUT = 120.0
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One unmasked, final websocket frame (server to client)."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 2**16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return header + payload
+
+
+def _await_close(sock: socket.socket, timeout: float = 2.0) -> None:
+    """Let the client answer our close frame before the socket goes (it replies, then closes)."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def _run_in_pod(command: list[str]) -> tuple[bytes, bytes, dict[str, Any]]:
+    """Run the exec'd command here; the Status object mirrors the kubelet's (NonZeroExitCode + ExitCode cause)."""
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=_EXEC_TIMEOUT, check=False)
+    except FileNotFoundError as exc:
+        return b"", b"", {"metadata": {}, "status": "Failure", "reason": "InternalError",
+                          "message": f'exec: "{command[0]}": executable file not found in $PATH: {exc}'}
+    except subprocess.TimeoutExpired as exc:
+        return b"", b"", {"metadata": {}, "status": "Failure", "reason": "InternalError",
+                          "message": f"command timed out after {exc.timeout}s"}
+    if done.returncode == 0:
+        return done.stdout, done.stderr, {"metadata": {}, "status": "Success"}
+    return done.stdout, done.stderr, {
+        "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+        "message": f"command terminated with non-zero exit code: exit code {done.returncode}",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(done.returncode)}]},
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # the client keeps connections alive; every answer has a Content-Length
     server: _Server
@@ -518,6 +574,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _serve(self) -> None:
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self._exec()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
@@ -548,6 +607,58 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _answer(self, code: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _exec(self) -> None:
+        """Pod exec over a websocket: checks as the API server would, then runs the command locally."""
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        fake = self.server.fake
+        fake.log.append(RequestLog(self.command, url.path, query, None, None))
+        try:
+            if self.headers.get("Authorization") != f"Bearer {fake.settings.token}":
+                raise ApiFailure(401, "Unauthorized")
+            match = _EXEC.match(url.path)
+            if match is None:
+                raise ApiFailure(400, "websocket upgrade is only served for pod exec")
+            if _EXEC_PROTOCOL not in [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",")]:
+                raise ApiFailure(400, f"the client must offer the {_EXEC_PROTOCOL} subprotocol")
+            command = query.get("command") or []
+            with fake.cluster.lock:
+                pod = copy.deepcopy(fake.cluster.pod(match["ns"], match["name"]))
+            names = [c["name"] for c in pod["spec"]["containers"]]
+            container = query.get("container", [names[0] if len(names) == 1 else ""])[-1]
+            if container not in names:
+                raise ApiFailure(400, f"container {container or '(none)'} is not valid for pod {match['name']}")
+            if pod["status"].get("phase") != "Running" or "deletionTimestamp" in pod["metadata"]:
+                raise ApiFailure(400, f"unable to upgrade connection: pod {match['name']} is not running")
+            if not command:
+                raise ApiFailure(400, "you must specify at least 1 command")
+        except ApiFailure as failure:
+            self._answer(failure.code, failure.status())
+            return
+        accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] + _WS_GUID).encode()).digest())
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept.decode())
+        self.send_header("Sec-WebSocket-Protocol", _EXEC_PROTOCOL)
+        self.end_headers()
+        stdout, stderr, status = _run_in_pod(command)
+        for channel, data in ((1, stdout), (2, stderr), (3, json.dumps(status).encode())):
+            if data:
+                self.wfile.write(_ws_frame(0x2, bytes([channel]) + data))
+        self.wfile.write(_ws_frame(0x8, struct.pack("!H", 1000)))
+        self.wfile.flush()
+        _await_close(self.connection)
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

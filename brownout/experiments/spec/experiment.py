@@ -11,6 +11,7 @@ from brownout.experiments.spec.base import Name, StrictModel
 from brownout.experiments.spec.faults import Fault
 from brownout.experiments.spec.guards import Guard, ProbeFailuresGuard
 from brownout.experiments.spec.load import Load
+from brownout.experiments.spec.metrics import MetricsSampling
 from brownout.experiments.spec.objectives import SLO, OutcomeRules, Scoring, SteadyState
 from brownout.experiments.spec.probes import Probe
 from brownout.experiments.spec.target import Target
@@ -75,6 +76,11 @@ class Experiment(StrictModel):
     outcome: OutcomeRules = Field(default_factory=OutcomeRules, description="What counts as a degraded response.")
     scoring: Scoring = Field(default_factory=Scoring, description="Buckets, recovery detection, error budget, goodput.")
     rollback: RollbackPolicy = Field(default_factory=RollbackPolicy, description="Retries of undo steps.")
+    metrics: MetricsSampling | None = Field(
+        None,
+        description="Infrastructure metrics (GPU memory, KV-cache usage, queue depth) to record before, during and "
+        "after faults. On the sandbox, every LLM replica's /metrics is recorded when this is absent.",
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Experiment":
