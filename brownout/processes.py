@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Iterable
 
-__all__ = ["die_with_parent", "free_port", "pdeathsig", "pid_alive", "terminate", "wait_port"]
+__all__ = ["die_with_parent", "free_port", "pdeathsig", "pid_alive", "process_start_time", "terminate", "wait_port"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -71,6 +71,19 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of a process (clock ticks since boot), or None when it is gone.
+
+    A pid plus its start time names one process for good: after the pid is reused
+    the start time differs, so a journal can never signal a stranger.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def terminate(pids: Iterable[int], grace: float = 5.0) -> list[int]:

@@ -22,10 +22,18 @@ class Console:
     def __init__(self, fmt: Literal["text", "json"] = "text", stream: TextIO | None = None) -> None:
         self.fmt = fmt
         self.stream = stream or sys.stderr
+        self.closed = False
 
     def __call__(self, message: str, **fields: Any) -> None:
         if self.fmt == "json":
             line = json.dumps({"t": round(time.time(), 3), "message": message, **fields}, default=str)
         else:
             line = message
-        print(line, file=self.stream, flush=True)
+        if self.closed:
+            return
+        try:
+            print(line, file=self.stream, flush=True)
+        except (BrokenPipeError, OSError, ValueError):
+            # The reader of our log went away (`| head`, a closed terminal). Losing the log must not
+            # stop the run, least of all its rollback: stop writing and carry on.
+            self.closed = True

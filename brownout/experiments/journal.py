@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 from brownout import __version__
 from brownout.errors import JournalError
-from brownout.processes import pid_alive
+from brownout.processes import pid_alive, process_start_time
 
 __all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "read_journal", "stale_journals"]
 
@@ -56,6 +56,7 @@ class Journal:
             "run_started",
             experiment=experiment,
             pid=os.getpid(),
+            pid_start=process_start_time(os.getpid()),
             host=socket.gethostname(),
             version=__version__,
             python=platform.python_version(),
@@ -73,8 +74,10 @@ class Journal:
     def fault_intent(self, entry_id: str, handle: dict[str, Any]) -> None:
         self.append("fault_intent", id=entry_id, handle=handle)
 
-    def fault_applied(self, entry_id: str, detail: dict[str, Any]) -> None:
-        self.append("fault_applied", id=entry_id, detail=detail)
+    def fault_applied(self, entry_id: str, detail: dict[str, Any], handle: dict[str, Any] | None = None) -> None:
+        """`handle` replaces the intent's when inject learned more (e.g. the pid it started)."""
+        extra = {"handle": handle} if handle is not None else {}
+        self.append("fault_applied", id=entry_id, detail=detail, **extra)
 
     def fault_undone(self, entry_id: str, detail: dict[str, Any]) -> None:
         self.append("fault_undone", id=entry_id, detail=detail)
@@ -84,7 +87,8 @@ class Journal:
 
     def process_started(self, name: str, pids: list[int], stop: dict[str, Any]) -> None:
         """`stop` says how to stop it from another process (e.g. a sandbox workdir)."""
-        self.append("process_started", name=name, pids=pids, stop=stop)
+        starts = {str(p): process_start_time(p) for p in pids}
+        self.append("process_started", name=name, pids=pids, starts=starts, stop=stop)
 
     def process_stopped(self, name: str) -> None:
         self.append("process_stopped", name=name)
@@ -111,6 +115,7 @@ class OpenProcess:
     name: str
     pids: list[int]
     stop: dict[str, Any]
+    starts: dict[str, int | None] = field(default_factory=dict)   # pid -> kernel start time when journaled
 
 
 @dataclass
@@ -120,14 +125,23 @@ class JournalState:
     path: Path
     run_id: str
     owner_pid: int | None
+    owner_start: int | None
+    host: str | None
     experiment: str | None
     finished: bool
     faults: list[OpenFault]
     processes: list[OpenProcess]
 
     @property
+    def foreign(self) -> bool:
+        """Written by a run on another host (a shared home): its owner cannot be checked from here."""
+        return self.host is not None and self.host != socket.gethostname()
+
+    @property
     def owner_alive(self) -> bool:
-        return self.owner_pid is not None and pid_alive(self.owner_pid) and not self.finished
+        if self.finished or self.owner_pid is None or not pid_alive(self.owner_pid):
+            return False
+        return self.owner_start is None or process_start_time(self.owner_pid) == self.owner_start
 
     @property
     def has_open_work(self) -> bool:
@@ -151,22 +165,26 @@ def read_journal(path: Path) -> JournalState:
     """Replay a journal into what is still open (intents not undone, processes not stopped)."""
     faults: dict[str, OpenFault] = {}
     processes: dict[str, OpenProcess] = {}
-    owner = experiment = None
+    owner = owner_start = host = experiment = None
     finished = False
     for entry in _entries(path):
         kind = entry.get("type")
         if kind == "run_started":
             owner, experiment = entry.get("pid"), entry.get("experiment")
+            owner_start, host = entry.get("pid_start"), entry.get("host")
         elif kind == "fault_intent":
             faults[entry["id"]] = OpenFault(entry["id"], entry["handle"], applied=False)
         elif kind == "fault_applied" and entry["id"] in faults:
             faults[entry["id"]].applied = True
+            if "handle" in entry:
+                faults[entry["id"]].handle = entry["handle"]
         elif kind == "fault_undone":
             faults.pop(entry["id"], None)
         elif kind == "fault_undo_failed" and entry["id"] in faults:
             faults[entry["id"]].failures.append(entry.get("error", ""))
         elif kind == "process_started":
-            processes[entry["name"]] = OpenProcess(entry["name"], list(entry.get("pids", [])), dict(entry.get("stop", {})))
+            processes[entry["name"]] = OpenProcess(
+                entry["name"], list(entry.get("pids", [])), dict(entry.get("stop", {})), dict(entry.get("starts", {})))
         elif kind == "process_stopped":
             processes.pop(entry["name"], None)
         elif kind == "run_finished":
@@ -175,6 +193,8 @@ def read_journal(path: Path) -> JournalState:
         path=path,
         run_id=path.parent.name,
         owner_pid=owner,
+        owner_start=owner_start,
+        host=host,
         experiment=experiment,
         finished=finished,
         faults=list(faults.values()),
@@ -183,13 +203,17 @@ def read_journal(path: Path) -> JournalState:
 
 
 def stale_journals(home: Path | None = None) -> list[JournalState]:
-    """Journals with open work whose owning process is gone, oldest first."""
+    """Journals of this host with open work whose owning process is gone, oldest first.
+
+    Journals written on another host (a home shared over NFS) are left alone: from
+    here a live run there looks dead. Recover them on the host that wrote them.
+    """
     runs = (home or brownout_home()) / "runs"
     if not runs.is_dir():
         return []
     states = []
     for path in sorted(runs.glob("*/journal.jsonl")):
         state = read_journal(path)
-        if state.has_open_work and not state.owner_alive:
+        if state.has_open_work and not state.owner_alive and not state.foreign:
             states.append(state)
     return states

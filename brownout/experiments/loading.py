@@ -26,6 +26,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from brownout.errors import SpecError, SpecErrors
+from brownout.experiments.interpolation import interpolate
 from brownout.experiments.spec import API_VERSION, Experiment
 from brownout.experiments.spec.units import FROM_FILE
 
@@ -54,7 +55,6 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_REFERENCE = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\{")
 _LAST_PART = re.compile(r"(?:\.?[A-Za-z_][A-Za-z0-9_-]*|\[(?:\d+|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\])$")
 _TAB_HINT = "indent with spaces: YAML does not allow tabs in indentation"
 
@@ -367,32 +367,10 @@ def _interpolate_tree(value: Any, parts: FieldPath, env: Mapping[str, str], tree
         return [_interpolate_tree(v, (*parts, i), env, tree, errors) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
-    text, problems = _interpolate(value, env)
+    text, problems = interpolate(value, env)
     at = _nearest(tree.values, format_field(parts))
     errors += [tree.error(message, at, parts, hint) for message, hint in problems]
     return text
-
-
-def _interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str | None]]]:
-    """`${VAR}`, `${VAR:-default}` (default when unset or empty), `$${` for a literal `${`."""
-    problems: list[tuple[str, str | None]] = []
-
-    def replace(match: re.Match[str]) -> str:
-        whole, name = match.group(0), match.group("name")
-        if whole == "$${":
-            return "${"
-        if name is None:
-            problems.append(("malformed variable reference", "write ${NAME} or ${NAME:-default}; $${ for a literal ${"))
-            return whole
-        value = env.get(name)
-        if match.group("default") is not None and not value:
-            return match.group("default")
-        if value is None:
-            problems.append((f"environment variable '{name}' is not set", f"set it, or give a default: ${{{name}:-value}}"))
-            return whole
-        return value
-
-    return _REFERENCE.sub(replace, text), problems
 
 
 # -- pydantic errors -> located SpecErrors ----------------------------------------------------

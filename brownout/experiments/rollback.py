@@ -15,7 +15,7 @@ from typing import Any, Callable
 from brownout.experiments.journal import Journal, JournalState, OpenProcess, stale_journals
 from brownout.faults.base import FaultHandle
 from brownout.faults.registry import DRIVERS
-from brownout.processes import pid_alive, terminate
+from brownout.processes import pid_alive, process_start_time, terminate
 
 __all__ = ["RecoveryReport", "UndoResult", "recover_stale", "stop_journaled_process", "undo_fault"]
 
@@ -67,8 +67,10 @@ def undo_fault(
     return UndoResult(entry_id, handle.fault, handle.kind, False, retries + 1, time.time(), error=last_error)
 
 
-def _is_ours(pid: int) -> bool:
-    """Guard against pid reuse: only signal processes whose command line is brownout's."""
+def _is_ours(pid: int, started: int | None) -> bool:
+    """Guard against pid reuse: the same kernel start time as journaled (when known), and brownout's command line."""
+    if started is not None and process_start_time(pid) != started:
+        return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
@@ -78,7 +80,7 @@ def _is_ours(pid: int) -> bool:
 
 def stop_journaled_process(process: OpenProcess, grace: float = 5.0) -> list[int]:
     """Stop a process the journal says a run started; returns the pids that were still running."""
-    alive = [p for p in process.pids if pid_alive(p) and _is_ours(p)]
+    alive = [p for p in process.pids if pid_alive(p) and _is_ours(p, process.starts.get(str(p)))]
     return terminate(alive, grace=grace)
 
 

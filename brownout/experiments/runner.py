@@ -13,6 +13,7 @@ SIGINT/SIGTERM. After SIGKILL the journal lets `brownout recover` finish the job
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import os
@@ -25,7 +26,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import httpx
 
@@ -53,6 +54,56 @@ class RunStatus(enum.Enum):
     ERROR = "error"              # harness or environment error
     INTERRUPTED = "interrupted"  # SIGINT / SIGTERM
     DRY_RUN = "dry_run"
+
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+"""Signals that roll back and end the run (SIGHUP: the terminal or SSH session went away)."""
+
+
+class _SignalGate:
+    """Turns SIGINT/SIGTERM/SIGHUP/SIGQUIT into RunInterrupted, except while a process is starting.
+
+    While `deferred()` is active a signal is only noted, so the starting process's handle
+    is stored (and later stopped) before the interruption lands. A flag, not a blocked
+    signal mask: children inherit the mask, and a child that cannot receive SIGTERM
+    would not die with us.
+    """
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.received: list[int] = []   # 0 marks "rollback started: signals no longer interrupt"
+        self._deferring = 0
+        self._pending: int | None = None
+
+    def handle(self, signum: int, _frame: Any) -> None:
+        if self.received:
+            self.log(f"{signal.Signals(signum).name} again: rollback is in progress, please wait")
+            return
+        if self._deferring:
+            self._pending = self._pending or signum
+            return
+        self.received.append(signum)
+        raise RunInterrupted(signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring and self._pending is not None and not self.received:
+                signum, self._pending = self._pending, None
+                self.received.append(signum)
+                raise RunInterrupted(signum)
+
+    def close_for_rollback(self) -> None:
+        if not self.received:
+            self.received.append(0)
+
+    @property
+    def signum(self) -> int | None:
+        return next((s for s in self.received if s), None)
 
 
 class RunInterrupted(BaseException):
@@ -102,6 +153,7 @@ class _Run:
         self.spec = loaded.spec
         self.options = options
         self.log = log
+        self.signals = _SignalGate(log)
         self.clock = RunClock()
         self.home = options.home or brownout_home()
         self.journal: Journal | None = None
@@ -121,6 +173,7 @@ class _Run:
         self.triggers: list[Any] = []
         self.steady_results: list[Any] = []
         self._guard_cursor = 0.0
+        self._guard_seen: set[str] = set()
         self._probe_cursor = 0
         self._last_progress = 0.0
 
@@ -156,7 +209,8 @@ class _Run:
             workdir = self.out_dir / "sandbox"
             self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
             self.journal.append("process_starting", name="sandbox", workdir=str(workdir))
-            self.sandbox = start_sandbox(config, workdir)
+            with self.signals.deferred():
+                self.sandbox = start_sandbox(config, workdir)
             state = self.sandbox.state()
             pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
             self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
@@ -172,7 +226,9 @@ class _Run:
             health_url = f"{self.base_url}{endpoint.health_path}"
         self.check_health(health_url)
         self.start_fault_proxies()
-        self.context = dataclasses.replace(self.context, target_url=self.base_url)
+        endpoint = self.spec.target.endpoint
+        self.context = dataclasses.replace(self.context, target_url=self.base_url, model=self.spec.target.model,
+                                           api_key_env=endpoint.api_key_env if endpoint else None)
 
     def start_fault_proxies(self) -> None:
         """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a
@@ -181,12 +237,14 @@ class _Run:
         from brownout.faults.stream import stream_proxy_for
 
         if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
-            self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
+            with self.signals.deferred():
+                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
             self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
             self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
 
-        proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
+        with self.signals.deferred():
+            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
         if proxy is None:
             return
         self.stream_proxy = proxy
@@ -194,6 +252,11 @@ class _Run:
         self.base_url = proxy.url
         self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
         self.log(f"stream fault proxy {proxy.url} in front of the target")
+
+    def header_templates(self) -> dict[str, str]:
+        """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
+        raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
+        return {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
 
     def auth_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
@@ -275,10 +338,11 @@ class _Run:
             end_at=end_at,
             out_dir=self.out_dir / "load",
             base_dir=self.loaded.path.parent,
-            headers=dict(self.headers),
+            headers=self.header_templates(),
             api_key_env=endpoint.api_key_env if endpoint else None,
         )
-        self.load_run = start_load(plan)
+        with self.signals.deferred():
+            self.load_run = start_load(plan)
         self.journal.process_started("load", [self.load_run.pid], {"kind": "pids"})
 
     def build_guards(self) -> None:
@@ -291,9 +355,12 @@ class _Run:
         if not self.triggers:
             return
         now = self.clock.now()
-        records = self.load_run.records_since(self._guard_cursor) if self.load_run else []
+        # Re-read a lagging window (workers ship records late and out of order) and feed each record once.
+        window = self.load_run.records_since(self._guard_cursor - _GUARD_LAG) if self.load_run else []
+        records = [r for r in window if r["request_id"] not in self._guard_seen]
+        self._guard_cursor = max([self._guard_cursor] + [r.get("t_end") or 0.0 for r in window])
+        self._guard_seen = {r["request_id"] for r in window if (r.get("t_end") or 0.0) >= self._guard_cursor - _GUARD_LAG}
         probes = self.probe_runner.results()[self._probe_cursor:] if self.probe_runner else []
-        self._guard_cursor = max([self._guard_cursor] + [r.get("t_end") or 0 for r in records])
         self._probe_cursor += len(probes)
         for trigger in self.triggers:
             trigger.update(now, records, probes)
@@ -318,13 +385,19 @@ class _Run:
                  remaining=round(remaining, 1), **dataclasses.asdict(snapshot))
 
     # ----- phases -------------------------------------------------------------------------
-    def phase(self, name: str, length: float) -> PhaseWindow:
-        start = self.clock.now()
-        window = PhaseWindow(name, start, start + length)  # type: ignore[arg-type]
+    def phase(self, name: str, start: float, end: float) -> PhaseWindow:
+        """Open a phase whose window was fixed when the load was scheduled: set-up work
+        (steady-state checks, rollbacks) eats into a phase instead of shifting the rest."""
+        window = PhaseWindow(name, start, end)  # type: ignore[arg-type]
         self.timeline.phases.append(window)
         self.event("phase_started", name)
-        self.journal.append("phase_started", phase=name, length=length)
+        self.journal.append("phase_started", phase=name, start=start, end=end)
         return window
+
+    def cut_phases(self, at: float) -> None:
+        """An aborted run ends its phases when it stopped, so rates are not diluted by time that never ran."""
+        for window in self.timeline.phases:
+            window.end = min(window.end, max(window.start, at))
 
     def hold(self, phase: str, until: float, windows: list[PlannedWindow] | None = None) -> None:
         """Wait until `until`, injecting and rolling back on schedule and checking guards each tick."""
@@ -366,7 +439,7 @@ class _Run:
         record.injected_at = self.clock.now()
         record.detail = detail
         record.targets = [str(t) for t in handle.data.get("replicas", handle.data.get("targets", []))]
-        self.journal.fault_applied(window.entry_id, detail)
+        self.journal.fault_applied(window.entry_id, detail, handle.to_dict())
         self.event("fault_injected", window.fault.name, **detail)
         if window.fault.kind.endswith("region-down"):
             self.event("region_down", record.region or "")
@@ -393,8 +466,15 @@ class _Run:
                      "run `brownout recover`)", event="fault_rollback_failed", fault=applied.window.fault.name, error=result.error)
 
     def rollback_all(self) -> None:
+        """Undo every applied fault, newest first; one that raises never keeps the others applied."""
         for applied in reversed(self.applied):
-            self.rollback(applied)
+            try:
+                self.rollback(applied)
+            except Exception as exc:  # noqa: BLE001 - e.g. the journal's disk is full: log, keep undoing
+                self.log(f"ROLLBACK FAILED for '{applied.window.fault.name}': {type(exc).__name__}: {exc} "
+                         "(run `brownout recover`)")
+                self.undo_results.append(UndoResult(applied.window.entry_id, applied.window.fault.name,
+                                                    applied.window.fault.kind, False, 0, time.time(), error=str(exc)))
 
     def wait_recovered(self, timeout: float) -> None:
         """Record when each rolled-back fault's targets are ready again, in parallel, bounded by `timeout`."""
@@ -502,20 +582,11 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     for report in recover_stale(options.home, log=log):
         log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) undone, ok={report.ok}")
 
-    interrupted: list[int] = []
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        if interrupted:
-            log(f"{signal.Signals(signum).name} again: rollback is in progress, please wait")
-            return
-        interrupted.append(signum)
-        raise RunInterrupted(signum)
-
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
     if in_main:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
+        for sig in HANDLED_SIGNALS:
+            previous[sig] = signal.signal(sig, run.signals.handle)
 
     status = RunStatus.ERROR
     message = ""
@@ -544,8 +615,8 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
         except Exception as exc:  # noqa: BLE001 - a bug or an unexpected failure is still a harness error (exit 5), never a pass
             status, message = RunStatus.ERROR, f"unexpected {type(exc).__name__}: {exc} (traceback in {run.write_traceback()})"
         finally:
-            if not interrupted:
-                interrupted.append(0)  # from here on a signal waits for rollback instead of cutting it
+            run.signals.close_for_rollback()  # from here on a signal waits for rollback instead of cutting it
+            run.cut_phases(run.clock.now())
             run.rollback_all()
             run.stop_everything()
         failed_undo = [u.fault for u in run.undo_results if not u.ok]
@@ -556,7 +627,8 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
         if message:
             log(message)
         if status is not RunStatus.DRY_RUN and run.out_dir is not None:
-            scored = _score_and_write(run, status, message)
+            signum = run.signals.signum
+            scored = _score_and_write(run, status, message, 128 + signum if signum else None)
             outputs, status = scored["outputs"], scored["status"]
             score, findings = scored["score"], scored["findings"]
     finally:
@@ -565,10 +637,13 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
         if in_main:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-    signum = next((s for s in interrupted if s), None)
+    signum = run.signals.signum
     return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message,
                       signum, score, findings)
 
+
+_GUARD_LAG = 2.0
+"""Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""
 
 _LOAD_LEAD_TIME = 2.5
 """Seconds between asking for load and its first arrival: the load process imports Locust
@@ -583,22 +658,25 @@ def _run_phases(run: _Run) -> RunStatus:
     run.start_probes()
     start = run.clock.now() + _LOAD_LEAD_TIME
     run.start_load(start, start + phases.total)
+    bounds = [start]
+    for length in (phases.warmup, phases.baseline, phases.fault, phases.recovery):
+        bounds.append(bounds[-1] + length)
     time.sleep(max(0.0, start - run.clock.now()))
 
-    run.phase("warmup", phases.warmup)
-    run.hold("warmup", run.clock.now() + phases.warmup)
+    warmup = run.phase("warmup", bounds[0], bounds[1])
+    run.hold("warmup", warmup.end)
 
-    baseline = run.phase("baseline", phases.baseline)
+    baseline = run.phase("baseline", bounds[1], bounds[2])
     run.hold("baseline", baseline.end)
     if not run.steady_state(baseline, "before faults"):
         raise NotSteadyError("steady-state hypothesis did not hold over the baseline; no fault was injected")
 
-    fault = run.phase("fault", phases.fault)
+    fault = run.phase("fault", bounds[2], bounds[3])
     windows = plan_fault_windows(spec.faults, fault.start, phases.fault, spec.load.seed)
     run.hold("fault", fault.end, windows)
     run.rollback_all()
 
-    recovery = run.phase("recovery", phases.recovery)
+    recovery = run.phase("recovery", bounds[3], bounds[4])
     run.wait_recovered(phases.recovery)
     run.hold("recovery", recovery.end)
     if spec.steady_state.recheck_after_recovery:
@@ -607,7 +685,7 @@ def _run_phases(run: _Run) -> RunStatus:
     return RunStatus.PASSED  # the verdict on SLOs is decided by scoring
 
 
-def _score_and_write(run: _Run, status: RunStatus, message: str) -> dict[str, Any]:
+def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int | None) -> dict[str, Any]:
     from brownout.reports import build_results, write_all
 
     run.timeline.run_end = run.clock.now()
@@ -621,7 +699,8 @@ def _score_and_write(run: _Run, status: RunStatus, message: str) -> dict[str, An
         run.timeline,
         status=status.value,
         message=message,
-        steady_state=run.steady_results,
+        steady_state=None,  # re-judged on complete data: the live check could not wait for in-flight requests
+        exit_code=exit_code,
         environment=_environment(run),
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
     )

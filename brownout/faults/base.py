@@ -69,6 +69,8 @@ class FaultContext:
 
     seed: int = 42
     target_url: str | None = None        # base URL the load hits (after any fault proxy)
+    model: str | None = None             # primary model name of the target
+    api_key_env: str | None = None       # env var holding the target's API key (the key never enters a handle)
     sandbox_control: str | None = None   # base URL of the sandbox supervisor's control API
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
     kube_context: str | None = None       # default kubeconfig context

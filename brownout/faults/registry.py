@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from brownout.faults.base import FaultDriver
+from brownout.faults.gpu import GpuMemoryHogDriver
 from brownout.faults.kubernetes import NodeCordonDriver, PodKillDriver, ScaleDownDriver
+from brownout.faults.kv_flood import KvCacheFloodDriver
 from brownout.faults.network import NetworkProxyDownDriver, NetworkToxicDriver
 from brownout.faults.sandbox import (
     SandboxGpuOomDriver,
@@ -26,6 +28,8 @@ _DRIVER_CLASSES: tuple[type[FaultDriver], ...] = (
     PodKillDriver,
     ScaleDownDriver,
     NodeCordonDriver,
+    GpuMemoryHogDriver,
+    KvCacheFloodDriver,
 )
 
 DRIVERS: dict[str, type[FaultDriver]] = {cls.kind: cls for cls in _DRIVER_CLASSES}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,21 @@ LOG_FILE = "loadgen.log"
 RECENT_HORIZON = 600.0           # seconds of records kept in memory for records_since
 
 
-def start_load(plan: LoadPlan, ready_timeout: float = 30.0) -> LoadRun:
-    """Write plan.json, spawn the load process, return once it reports a state.
+def start_load(
+    plan: LoadPlan,
+    ready_timeout: float | None = None,
+    on_progress: Callable[[LoadProgress], None] | None = None,
+) -> LoadRun:
+    """Write plan.json, spawn the load process, return once every worker is connected and it reports a state.
 
-    Raises LoadError with the tail of its log if it exits or stays silent.
+    `ready_timeout` defaults to 30 s plus `load.worker_timeout` (waiting for
+    workers). `on_progress` sees each status snapshot while it starts: with
+    several workers it carries the master's address (`master`) and how many
+    workers have connected, for a "waiting for workers" line. Raises LoadError
+    with the tail of its log if it exits or stays silent.
     """
+    if ready_timeout is None:
+        ready_timeout = 30.0 + plan.load.worker_timeout
     out = Path(plan.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in (STATUS_FILE, RECORDS_FILE):
@@ -52,6 +63,8 @@ def start_load(plan: LoadPlan, ready_timeout: float = 30.0) -> LoadRun:
         progress = run.progress()
         if progress is not None and progress.state != "starting":
             return run
+        if progress is not None and on_progress is not None:
+            on_progress(progress)
         code = proc.poll()
         if code is not None:
             raise LoadError(f"load process exited with {code} before starting:\n{run.log_tail()}")

@@ -1,4 +1,5 @@
-"""Prompt sources: synthetic token-length distributions, JSONL files, ShareGPT.
+"""Prompt sources: synthetic token-length distributions (optionally with shared
+prefixes or multi-turn sessions), long-context floods, JSONL files, ShareGPT.
 
 A dataset is loaded once into a list of `Prompt`s; request k uses prompt
 k mod len. Everything is deterministic under the load's seed. Without an
@@ -19,11 +20,12 @@ from brownout.errors import LoadError
 from brownout.experiments.spec.load import (
     Dataset,
     JsonlDataset,
+    LongContextDataset,
     SyntheticDataset,
     TokenLength,
 )
 
-__all__ = ["Prompt", "load_prompts", "sample_length"]
+__all__ = ["Prompt", "load_prompts", "mean_output_tokens", "sample_length"]
 
 SYNTHETIC_POOL = 512
 _WORDS = ["the", "of", "and", "to", "in", "is", "was", "for", "on", "are", "with", "as", "be", "at", "by", "this", "had", "not", "but", "from", "or", "have", "an", "they", "which", "one", "you", "were", "all", "we", "when", "there", "can", "been", "has", "more", "if", "no", "out", "do", "so", "what", "up", "about", "who", "them", "some", "could", "into", "time", "my", "than", "first", "water", "been", "call", "people", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound", "take", "only", "little", "work", "know", "place", "year", "live", "me", "back", "give", "most", "very", "after", "thing", "our", "just", "name", "good", "sentence", "man", "think", "say", "great", "where", "help", "through", "much", "before", "line", "right", "too", "mean", "old", "any", "same", "tell", "boy", "follow", "came", "want", "show", "also", "around", "form", "three", "small", "set", "put", "end", "does", "another", "well", "large", "must", "big", "even", "such", "because", "turn"]
@@ -34,6 +36,13 @@ class Prompt:
     text: str                                 # prompt text (chat: the user message)
     messages: tuple[dict[str, str], ...] = () # full chat history when the dataset has one
     max_tokens: int | None = None
+    followups: tuple["Prompt", ...] = ()      # later user turns of a multi-turn session
+
+
+def mean_output_tokens(prompts: list[Prompt]) -> float | None:
+    """Mean requested output length (max_tokens, all turns); None when no prompt sets it."""
+    lengths = [t.max_tokens for p in prompts for t in (p, *p.followups) if t.max_tokens is not None]
+    return sum(lengths) / len(lengths) if lengths else None
 
 
 def sample_length(dist: TokenLength, rng: random.Random) -> int:
@@ -54,6 +63,8 @@ def load_prompts(dataset: Dataset, base_dir: Path, seed: int) -> list[Prompt]:
     """All prompts of a dataset, in a deterministic order. Raises LoadError naming the file."""
     if isinstance(dataset, SyntheticDataset):
         return _synthetic(dataset, seed)
+    if isinstance(dataset, LongContextDataset):
+        return _long_context(dataset, seed)
     path = Path(dataset.path)
     if not path.is_absolute():
         path = Path(base_dir) / path
@@ -70,12 +81,29 @@ def load_prompts(dataset: Dataset, base_dir: Path, seed: int) -> list[Prompt]:
 
 def _synthetic(dataset: SyntheticDataset, seed: int) -> list[Prompt]:
     rng = random.Random(seed)
+    prefix = dataset.shared_prefix
+    # one RNG per purpose, so adding prefixes or sessions does not reshuffle the other draws
+    prefix_rng = random.Random(f"{seed}:prefix")
+    prefixes = [" ".join(prefix_rng.choices(_WORDS, k=prefix.tokens)) + " " for _ in range(prefix.groups)] if prefix else [""]
+    turns = dataset.sessions.turns if dataset.sessions else 1
     prompts = []
-    for _ in range(SYNTHETIC_POOL):
-        n_in = sample_length(dataset.input_tokens, rng)
-        n_out = sample_length(dataset.output_tokens, rng)
-        prompts.append(Prompt(" ".join(rng.choices(_WORDS, k=n_in)), max_tokens=n_out))
+    for i in range(SYNTHETIC_POOL):
+        head = prefixes[i % len(prefixes)]
+        turn_prompts = []
+        for _ in range(turns):
+            n_in = sample_length(dataset.input_tokens, rng)
+            n_out = sample_length(dataset.output_tokens, rng)
+            turn_prompts.append(Prompt(" ".join(rng.choices(_WORDS, k=n_in)), max_tokens=n_out))
+        first, rest = turn_prompts[0], tuple(turn_prompts[1:])
+        prompts.append(Prompt(head + first.text, max_tokens=first.max_tokens, followups=rest))
     return prompts
+
+
+def _long_context(dataset: LongContextDataset, seed: int) -> list[Prompt]:
+    """Distinct prompts of unrelated words, each filling `fill` of the context with its output."""
+    rng = random.Random(f"{seed}:long-context")
+    n_in = int(dataset.fill * dataset.context_tokens) - dataset.output_tokens
+    return [Prompt(" ".join(rng.choices(_WORDS, k=n_in)), max_tokens=dataset.output_tokens) for _ in range(dataset.prompts)]
 
 
 def _rows(text: str, path: Path) -> list[tuple[int, Any]]:

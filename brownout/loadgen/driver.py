@@ -2,16 +2,19 @@
 
 One Locust user per worker process drives that worker's whole share of the
 load: open loop spawns one greenlet per scheduled arrival (dropped when the
-in-flight cap is full), closed loop keeps a fixed number of greenlets each
-sending back to back. Timers (brownout.loadgen.schedule) only say when.
+in-flight cap is full), closed loop keeps the profile's number of greenlets
+(re-read every CLOSED_LOOP_TICK) each sending back to back. Timers
+(brownout.loadgen.schedule) only say when. A multi-turn session is one arrival
+whose turns go back to back, each resending the conversation so far.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
 import gevent
 from gevent.event import Event
@@ -19,19 +22,33 @@ from gevent.pool import Pool
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
-from brownout.experiments.spec.load import ConcurrencyArrival
-from brownout.loadgen.datasets import Prompt
+from brownout.errors import LoadError
+from brownout.experiments.interpolation import interpolate
+from brownout.experiments.spec.load import ConcurrencyArrival, SyntheticDataset
+from brownout.loadgen.datasets import Prompt, mean_output_tokens
 from brownout.loadgen.exchange import ExchangeSettings, exchange, fail
 from brownout.loadgen.payloads import build_request
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import Collector
 from brownout.loadgen.records import RequestRecord, RunClock
-from brownout.loadgen.schedule import share, split_count, timer_for
+from brownout.loadgen.responses import Reply
+from brownout.loadgen.schedule import share, split_count, timer_for, users_profile
 
-__all__ = ["CONNECT_TIMEOUT", "STOP_DRAIN", "Dispatcher", "LocalSink", "RecordSink", "WorkerContext", "driver_user", "request_headers"]
+__all__ = [
+    "CLOSED_LOOP_TICK",
+    "CONNECT_TIMEOUT",
+    "STOP_DRAIN",
+    "Dispatcher",
+    "LocalSink",
+    "RecordSink",
+    "WorkerContext",
+    "driver_user",
+    "request_headers",
+]
 
 CONNECT_TIMEOUT = 10.0   # seconds; the request timeout still bounds the whole request
 STOP_DRAIN = 1.0         # seconds in-flight requests get after a stop request (SIGTERM)
+CLOSED_LOOP_TICK = 0.1   # seconds between re-reads of a closed-loop user profile
 log = logging.getLogger("brownout.loadgen")
 
 
@@ -54,10 +71,19 @@ class LocalSink:
         self.collector.worker_stats(self.worker, sent, in_flight)
 
 
-def request_headers(plan: LoadPlan, api_key: str | None) -> dict[str, str]:
-    """Headers of every request. `identity` encoding: a gzipped SSE stream can't be read line by line."""
+def request_headers(plan: LoadPlan, api_key: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Headers of every request. `identity` encoding: a gzipped SSE stream can't be read line by line.
+
+    Plan headers are templates: `${VAR}` is resolved here from the load process's own
+    environment, so a secret header never lands in plan.json.
+    """
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Accept-Encoding": "identity"}
-    headers.update(plan.headers)
+    environment = os.environ if env is None else env
+    for name, template in plan.headers.items():
+        value, problems = interpolate(template, environment)
+        if problems:
+            raise LoadError(f"header {name}: {problems[0][0]}")
+        headers[name] = value
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     return headers
@@ -97,26 +123,29 @@ class Dispatcher:
         self.prompts = ctx.prompts
         self.pool = Pool(ctx.cap)
         self.sent = 0
+        dataset = plan.load.dataset
+        self.sessions = dataset.sessions if isinstance(dataset, SyntheticDataset) else None
         self.settings = ExchangeSettings(
             clock=ctx.clock,
             timeout=plan.load.timeout,
             rules=plan.outcome,
             primary_model=plan.primary_model,
             headers=request_headers(plan, ctx.api_key),
+            keep_text=self.sessions is not None,
         )
 
     def run(self) -> None:
         stop = self.ctx.stop
         if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):
             if isinstance(self.plan.load.arrival, ConcurrencyArrival):
-                self._closed_loop(self.plan.load.arrival.users)
+                self._closed_loop(self.plan.load.arrival)
             else:
                 self._open_loop()
         self._drain()
 
     def _open_loop(self) -> None:
         load, clock, stop = self.plan.load, self.clock, self.ctx.stop
-        timer = timer_for(load.arrival, load.seed)
+        timer = timer_for(load.arrival, load.seed, mean_output_tokens(self.prompts))
         assert timer is not None
         for k, t in share(timer.times(self.plan.start_at), self.ctx.index, self.ctx.workers):
             if t >= self.plan.end_at:
@@ -131,32 +160,62 @@ class Dispatcher:
                 continue
             self.pool.spawn(self._one, k, t)
 
-    def _closed_loop(self, users: int) -> None:
-        ctx = self.ctx
+    def _closed_loop(self, arrival: ConcurrencyArrival) -> None:
+        """Keep this worker's share of the profile's users running; retired users finish their request first."""
+        ctx, plan = self.ctx, self.plan
         numbers = itertools.count(ctx.index, ctx.workers)
-        for _ in range(min(split_count(users, ctx.index, ctx.workers), ctx.cap)):
-            self.pool.spawn(self._user, numbers)
-        ctx.stop.wait(max(0.0, self.plan.end_at - self.clock.now()))
+        profile = users_profile(arrival)
+        users: list[tuple[gevent.Greenlet, Event]] = []
+        while not ctx.stop.is_set():
+            now = self.clock.now()
+            if now >= plan.end_at:
+                return
+            want = min(split_count(max(0, round(profile.level(now - plan.start_at))), ctx.index, ctx.workers), ctx.cap)
+            users = [u for u in users if not u[0].dead]
+            while len(users) < want and not self.pool.full():
+                retire = Event()
+                users.append((self.pool.spawn(self._user, numbers, retire), retire))
+            while len(users) > want:
+                users.pop()[1].set()
+            ctx.stop.wait(min(CLOSED_LOOP_TICK, plan.end_at - now))
 
-    def _user(self, numbers: itertools.count) -> None:
-        while not self.ctx.stop.is_set() and self.clock.now() < self.plan.end_at:
+    def _user(self, numbers: itertools.count, retire: Event) -> None:
+        while not self.ctx.stop.is_set() and not retire.is_set() and self.clock.now() < self.plan.end_at:
             self._one(next(numbers), None)
 
     def _one(self, k: int, t_sched: float | None) -> None:
-        plan = self.plan
+        """Arrival k: one request, or a whole session when the prompt has follow-up turns."""
         prompt = self.prompts[k % len(self.prompts)]
+        request_id = f"{self.worker}-{k}"
+        session = request_id if prompt.followups else None
+        rec, reply = self._send(request_id, prompt, t_sched, session)
+        history: tuple[dict[str, str], ...] = prompt.messages or ({"role": "user", "content": prompt.text},)
+        for turn, follow in enumerate(prompt.followups, start=1):
+            if reply is None or rec.outcome == "failed":
+                return  # the user gives up on a broken conversation
+            assert self.sessions is not None
+            history += ({"role": "assistant", "content": "".join(reply.answer)}, {"role": "user", "content": follow.text})
+            t_next = self.clock.now() + self.sessions.think_time
+            if t_next >= self.plan.end_at or self.ctx.stop.wait(self.sessions.think_time):
+                return
+            text = "\n\n".join(m["content"] for m in history)  # what a completions endpoint gets
+            rec, reply = self._send(f"{request_id}.{turn}", Prompt(text, history, follow.max_tokens), t_next, session)
+
+    def _send(self, request_id: str, prompt: Prompt, t_sched: float | None, session: str | None) -> tuple[RequestRecord, Reply | None]:
+        plan = self.plan
         spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature)
-        rec = RequestRecord(f"{self.worker}-{k}", spec.kind, self.worker, t_sched=t_sched, t_send=None)
+        rec = RequestRecord(request_id, spec.kind, self.worker, t_sched=t_sched, t_send=None, session=session)
         self.sent += 1
         self.ctx.sink.stats(self.sent, len(self.pool))
         try:
-            exchange(self.client, spec, rec, self.settings)
+            reply = exchange(self.client, spec, rec, self.settings)
         except gevent.GreenletExit:
             fail(rec, "timeout", "abandoned: the load stopped while it was in flight", self.clock.now())
             self.ctx.sink.add(rec)
             raise
         self.ctx.sink.add(rec)
         self.ctx.sink.stats(self.sent, len(self.pool) - 1)
+        return rec, reply
 
     def _drain(self) -> None:
         """Let in-flight requests finish for `drain` (STOP_DRAIN after a stop), then abandon them."""

@@ -43,6 +43,7 @@ class ExchangeSettings:
     rules: OutcomeRules
     primary_model: str
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request
+    keep_text: bool = False             # keep the generated text (multi-turn sessions)
 
 
 def fail(rec: RequestRecord, error_class: str, text: str, t: float) -> None:
@@ -52,8 +53,11 @@ def fail(rec: RequestRecord, error_class: str, text: str, t: float) -> None:
     rec.t_end = t
 
 
-def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> None:
-    """Send `spec` with `client` (a FastHttpSession) and fill `rec`; never raises except GreenletExit."""
+def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> Reply | None:
+    """Send `spec` with `client` (a FastHttpSession) and fill `rec`; never raises except GreenletExit.
+
+    Returns what was understood of the response (None when no 2xx body was read).
+    """
     clock = settings.clock
     payload = json.dumps(spec.body).encode()
     try:
@@ -61,14 +65,15 @@ def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: Excha
             rec.t_send = clock.now()
             headers = {**settings.headers, "X-Request-Id": rec.request_id}
             response = client.post(spec.path, data=payload, headers=headers, stream=True, name=spec.kind)
-            _read(response, spec, rec, settings)
+            return _read(response, spec, rec, settings)
     except RequestDeadline as exc:
         fail(rec, "timeout", str(exc), clock.now())
     except Exception as exc:  # noqa: BLE001 - every transport error becomes a classified record
         fail(rec, transport_error_class(exc, rec.t_headers is not None), f"{type(exc).__name__}: {exc}", clock.now())
+    return None
 
 
-def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> None:
+def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> Reply | None:
     clock = settings.clock
     now = clock.now()
     error = getattr(response, "error", None)
@@ -79,14 +84,14 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
     failed_status = status_class(status) if status else None
     if failed_status is not None:
         fail(rec, failed_status, f"HTTP {status}", now)
-        return
+        return None
     if error is not None:
         raise error
     headers = {k.lower(): v for k, v in response.headers.items()}
     rec.region = headers.get(_REGION_HEADER)
     raw = response._response
     if spec.stream:
-        parser = StreamParser(spec.kind)
+        parser = StreamParser(spec.kind, settings.keep_text)
         readline = raw.readline
         while True:
             line = readline(b"\n")
@@ -101,6 +106,7 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
         reply = parse_body(spec.kind, raw.read())
     rec.t_end = clock.now()
     _finish(rec, spec.kind, reply, degraded_header(headers, settings.rules.degraded_headers), settings)
+    return reply
 
 
 def _finish(rec: RequestRecord, kind: str, reply: Reply, header: str | None, settings: ExchangeSettings) -> None:

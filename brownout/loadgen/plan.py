@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brownout.experiments.spec.load import ConcurrencyArrival, Load
+from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.objectives import OutcomeRules
 
 __all__ = ["RECORDS_FILE", "STATUS_FILE", "LoadPlan"]
@@ -31,18 +31,12 @@ class LoadPlan:
     end_at: float                   # run-clock seconds: no request is sent at or after it
     out_dir: Path
     base_dir: Path                  # experiment file's folder, to resolve dataset paths
-    headers: dict[str, str] = field(default_factory=dict)  # non-secret headers
+    headers: dict[str, str] = field(default_factory=dict)  # header templates; ${VAR} resolved by the load process
     api_key_env: str | None = None  # the subprocess reads the key from this variable
 
     @property
     def primary_model(self) -> str:
         return self.outcome.primary_model or self.model
-
-    @property
-    def target_rate(self) -> float | None:
-        """Requested requests/s for open loop; None for closed loop."""
-        arrival = self.load.arrival
-        return None if isinstance(arrival, ConcurrencyArrival) else arrival.rate
 
     def to_json(self) -> str:
         data: dict[str, Any] = {

@@ -2,8 +2,13 @@
 
 It runs Locust's engine (gevent), which the runner process never imports.
 One worker: a LocalRunner in this process. N workers: this process is a
-MasterRunner and starts N local worker processes
-(`python -m brownout.loadgen.process --worker HOST:PORT`).
+MasterRunner on `load.master_bind` and starts N local worker processes
+(`python -m brownout.loadgen.process --worker HOST:PORT`); with
+`load.expect_workers`, it also waits for that many remote ones
+(`brownout worker --master HOST:PORT`) before sending anyone the plan, and
+fails with a LoadError naming the address when they do not come in time.
+Remote workers need the dataset file at the same path and a synchronized
+wall clock (records are placed on the run clock, see records.py).
 
 Records travel from workers to the master in batches over Locust's own
 channel (custom message `brownout_records`, every 0.5 s and once more when a
@@ -29,17 +34,17 @@ from gevent.event import Event
 from locust.env import Environment
 
 from brownout.errors import LoadError
-from brownout.loadgen.datasets import load_prompts
+from brownout.loadgen.datasets import load_prompts, mean_output_tokens
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import Collector, LoadState, write_progress
 from brownout.loadgen.records import RecordWriter, RequestRecord, RunClock
+from brownout.loadgen.schedule import nominal_rate
 from brownout.processes import die_with_parent, free_port, terminate
 
-__all__ = ["RemoteSink", "main", "run_load", "worker_main"]
+__all__ = ["RemoteSink", "main", "master_address", "run_load", "worker_main"]
 
 STATUS_EVERY = 0.5         # seconds between status rewrites and record batches
-WORKERS_READY_TIMEOUT = 30.0
 END_SLACK = 5.0            # seconds past end_at + drain before the master gives up on a worker
 STOP_SLACK = STOP_DRAIN + 3.0
 
@@ -68,11 +73,12 @@ def run_load(plan: LoadPlan) -> int:
     stop = Event()
     _on_signals(stop)
     prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
+    target_rate = nominal_rate(plan.load.arrival, mean_output_tokens(prompts))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     status = plan.out_dir / STATUS_FILE
-    workers = plan.load.workers
+    workers = plan.load.workers + plan.load.expect_workers
     with RecordWriter(plan.out_dir / RECORDS_FILE) as writer:
-        collector = Collector(writer, plan.target_rate, workers)
+        collector = Collector(writer, target_rate, workers)
         write_progress(status, collector.snapshot(clock.now(), "starting"))
         if workers == 1:
             ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts)
@@ -82,8 +88,9 @@ def run_load(plan: LoadPlan) -> int:
             procs: list[subprocess.Popen] = []
             finished = ctx.done.is_set
         else:
-            runner, procs, done = _start_workers(plan, collector, stop)
-            finished = lambda: len(done) >= workers or all(p.poll() is not None for p in procs)
+            runner, procs, done = _start_workers(plan, collector, stop, clock, status)
+            remote = plan.load.expect_workers
+            finished = lambda: len(done) >= workers or (not remote and all(p.poll() is not None for p in procs))
         try:
             _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs))
         finally:
@@ -112,11 +119,23 @@ def _supervise(plan, clock, stop, collector, status, runner, finished, distribut
         gevent.sleep(STATUS_EVERY if stop_deadline is None else 0.05)
 
 
-def _start_workers(plan: LoadPlan, collector: Collector, stop: Event):
-    """A MasterRunner on loopback and `workers` local worker processes, each sent the plan."""
-    port = free_port()
+def master_address(bind: str) -> tuple[str, int, str]:
+    """(bind host, port, host local workers dial) for a `master_bind`; port 0 picks a free port."""
+    host, _, port_text = bind.rpartition(":")
+    host = host.strip("[]")
+    port = int(port_text) or free_port(host)
+    dial = "127.0.0.1" if host in ("0.0.0.0", "*", "") else host
+    return host, port, dial
+
+
+def _start_workers(plan: LoadPlan, collector: Collector, stop: Event, clock: RunClock, status: Path):
+    """A MasterRunner on `master_bind` and `workers` local worker processes; waits for remote ones; sends the plan."""
+    load = plan.load
+    host, port, dial = master_address(load.master_bind)
+    total = load.workers + load.expect_workers
     env = Environment(user_classes=[driver_user(None)], host=plan.base_url)
-    master = env.create_master_runner("127.0.0.1", port)
+    master = env.create_master_runner(host, port)
+    collector.master = f"{host}:{port}"
     done: set[str] = set()
 
     def on_records(environment: Any, msg: Any) -> None:
@@ -128,20 +147,29 @@ def _start_workers(plan: LoadPlan, collector: Collector, stop: Event):
             done.add(data["worker"])
 
     master.register_message(_RECORDS_MSG, on_records)
-    cmd = [sys.executable, "-m", "brownout.loadgen.process", "--worker", f"127.0.0.1:{port}"]
-    procs = [subprocess.Popen(cmd) for _ in range(plan.load.workers)]
-    give_up = time.monotonic() + WORKERS_READY_TIMEOUT
-    while len(master.clients.ready) < plan.load.workers:
+    cmd = [sys.executable, "-m", "brownout.loadgen.process", "--worker", f"{dial}:{port}"]
+    procs = [subprocess.Popen(cmd) for _ in range(load.workers)]
+    give_up = time.monotonic() + load.worker_timeout
+    while len(master.clients.ready) < total:
+        collector.connected = len(master.clients.ready)
+        write_progress(status, collector.snapshot(clock.now(), "starting"))
         if time.monotonic() > give_up or stop.is_set() or any(p.poll() is not None for p in procs):
+            connected = len(master.clients.ready)
             master.quit()
             terminate([p.pid for p in procs], grace=3.0)
-            raise LoadError(f"only {len(master.clients.ready)} of {plan.load.workers} workers connected")
+            hint = (f"; start the {load.expect_workers} remote one(s) with `brownout worker --master HOST:{port}` "
+                    "(HOST: an address of this machine they can reach)") if load.expect_workers else ""
+            raise LoadError(
+                f"only {connected} of {total} load workers connected to the master at {host}:{port} "
+                f"within {load.worker_timeout:g}s{hint}"
+            )
         gevent.sleep(0.05)
+    collector.connected = total
     text = plan.to_json()
     for client in list(master.clients.ready):
         index = master.get_worker_index(client.id)
-        master.send_message(_PLAN_MSG, {"plan": text, "index": index, "workers": plan.load.workers}, client_id=client.id)
-    master.start(plan.load.workers, spawn_rate=plan.load.workers)
+        master.send_message(_PLAN_MSG, {"plan": text, "index": index, "workers": total}, client_id=client.id)
+    master.start(total, spawn_rate=total)
     return master, procs, done
 
 

@@ -36,6 +36,8 @@ class LoadProgress:
     dropped: int
     ttft_p95: float | None         # seconds, over requests finished in the last ~5 s
     workers: int
+    master: str | None = None      # HOST:PORT of the Locust master when there are several workers
+    connected: int = 0             # workers connected to the master so far
 
     @property
     def records(self) -> int:
@@ -72,6 +74,8 @@ class Collector:
         self.writer = writer
         self.target_rate = target_rate
         self.workers = workers
+        self.master: str | None = None
+        self.connected = 0
         self.counts = {"ok": 0, "degraded": 0, "failed": 0}
         self.dropped = 0
         self._ttfts: deque[tuple[float, float]] = deque()   # (t_end, ttft)
@@ -117,6 +121,8 @@ class Collector:
             dropped=self.dropped,
             ttft_p95=_p95([v for _, v in self._ttfts]),
             workers=self.workers,
+            master=self.master,
+            connected=self.connected,
         )
 
 

@@ -34,6 +34,7 @@ class Reply:
     output_tokens: int | None = None    # from usage
     malformed: str | None = None        # why the body could not be understood
     error_body: str | None = None       # the error object's message
+    answer: list[str] = field(default_factory=list)  # generated text pieces (streams: only when kept)
 
     @property
     def failed(self) -> bool:
@@ -41,10 +42,15 @@ class Reply:
 
 
 class StreamParser:
-    """Feeds SSE lines (with their arrival times) into a `Reply`; stop reading once `reply.failed`."""
+    """Feeds SSE lines (with their arrival times) into a `Reply`; stop reading once `reply.failed`.
 
-    def __init__(self, kind: str) -> None:
+    `keep_text` keeps the generated text (multi-turn sessions resend it); off by
+    default because it costs memory and time on the hot path.
+    """
+
+    def __init__(self, kind: str, keep_text: bool = False) -> None:
         self.kind = kind
+        self.keep_text = keep_text
         self.reply = Reply(streamed=True)
 
     def feed(self, line: bytes, t: float) -> None:
@@ -68,7 +74,10 @@ class StreamParser:
             reply.malformed = "event is not a JSON object"
             return
         _common(reply, event)
-        if reply.error_body is None and _event_text(self.kind, event):
+        text = _event_text(self.kind, event) if reply.error_body is None else ""
+        if text:
+            if self.keep_text:
+                reply.answer.append(text)
             if reply.t_first is None:
                 reply.t_first = t
             else:
@@ -101,7 +110,10 @@ def parse_body(kind: str, body: bytes) -> Reply:
         reply.retrieval = retrieval if isinstance(retrieval, str) else _get(retrieval, "mode")
     else:
         choice = _first_choice(data)
-        has_content = bool(_get(_get(choice, "message"), "content") if kind == "chat" else _get(choice, "text"))
+        text = _get(_get(choice, "message"), "content") if kind == "chat" else _get(choice, "text")
+        has_content = bool(text)
+        if has_content and isinstance(text, str):
+            reply.answer.append(text)
     reply.content_events = 1 if has_content else 0
     return reply
 

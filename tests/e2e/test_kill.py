@@ -72,12 +72,13 @@ def _start_and_wait_for_fault(tmp_path, env, control_url):
     return proc
 
 
-def test_sigterm_rolls_back_and_leaves_nothing_running(attached_sandbox, brownout_env, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_rolls_back_and_leaves_nothing_running(sig, attached_sandbox, brownout_env, tmp_path):
     control = attached_sandbox.control_url
     proc = _start_and_wait_for_fault(tmp_path, brownout_env, control)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 128 + signal.SIGTERM, output
+    assert proc.returncode == 128 + sig, output
     assert _shrunk(control) == []
     types = [e["type"] for e in journal_entries(tmp_path / "home")]
     assert "fault_undone" in types and types[-1] == "run_finished"

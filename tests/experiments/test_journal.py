@@ -53,3 +53,37 @@ def test_entries_are_json_lines_with_time_and_type(tmp_path):
     entries = [json.loads(line) for line in journal.path.read_text().splitlines()]
     assert [e["type"] for e in entries] == ["run_started", "run_finished"]
     assert entries[0]["spec"] == {"a": 1} and all("t" in e for e in entries)
+
+
+def _rewrite_first_entry(path, **changes):
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    first.update(changes)
+    path.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+def test_a_live_pid_with_another_start_time_is_a_dead_owner(tmp_path):
+    journal = Journal.create("reused", {}, home=tmp_path)
+    journal.fault_intent("x#0", {"fault": "x", "kind": "k", "data": {}})
+    journal.close()
+    assert stale_journals(tmp_path) == []  # our own pid, our own start time: alive
+    _rewrite_first_entry(journal.path, pid_start=1)  # same pid, another process's start time: pid reused
+    assert [s.experiment for s in stale_journals(tmp_path)] == ["reused"]
+
+
+def test_journals_of_another_host_are_left_alone(tmp_path):
+    journal = Journal.create("elsewhere", {}, home=tmp_path)
+    journal.fault_intent("x#0", {"fault": "x", "kind": "k", "data": {}})
+    journal.close()
+    _rewrite_first_entry(journal.path, host="some-other-host", pid=999999999)
+    state = read_journal(journal.path)
+    assert state.foreign and not state.owner_alive
+    assert stale_journals(tmp_path) == []
+
+
+def test_applied_handle_replaces_the_intent(tmp_path):
+    journal = Journal.create("flood", {}, home=tmp_path)
+    journal.fault_intent("f#0", {"fault": "f", "kind": "k", "data": {"pid": None}})
+    journal.fault_applied("f#0", {}, {"fault": "f", "kind": "k", "data": {"pid": 1234}})
+    journal.close()
+    assert read_journal(journal.path).faults[0].handle["data"]["pid"] == 1234

@@ -159,12 +159,21 @@ def test_all_problems_are_reported_in_one_pass() -> None:
 
 
 def test_missing_fields_point_at_their_parent_mapping() -> None:
+    text = MINIMAL.replace("metadata:\n  name: minimal", "metadata:\n  owner: sre")
+    with pytest.raises(SpecErrors) as caught:
+        load_experiment_text(text, Path("e.yaml"), env={})
+    (error,) = caught.value.errors
+    assert (error.line, error.column, error.field) == (4, 3, "metadata.name")
+    assert error.message == "missing required key 'name'"
+
+
+def test_a_rule_across_fields_points_at_their_mapping() -> None:
     text = MINIMAL.replace("  arrival: {kind: constant, rate: 5/s}", "  arrival:\n    kind: constant\n  stream: true")
     with pytest.raises(SpecErrors) as caught:
         load_experiment_text(text, Path("e.yaml"), env={})
     (error,) = caught.value.errors
-    assert (error.line, error.column, error.field) == (9, 5, "load.arrival.rate")
-    assert error.message == "missing required key 'rate'"
+    assert (error.line, error.column, error.field) == (9, 5, "load.arrival")
+    assert "exactly one of rate, shape, output_tokens_per_s" in error.message
 
 
 def test_missing_or_bad_discriminator_lists_the_kinds() -> None:

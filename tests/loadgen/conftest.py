@@ -27,6 +27,11 @@ class FakeServer:
         with urllib.request.urlopen(self.url + "/stats", timeout=5) as resp:
             return json.load(resp)
 
+    def bodies(self) -> dict[str, dict]:
+        """Recent request bodies by request id."""
+        with urllib.request.urlopen(self.url + "/bodies", timeout=5) as resp:
+            return {row["id"]: row["body"] for row in json.load(resp)}
+
 
 @pytest.fixture(scope="module")
 def fake_server():

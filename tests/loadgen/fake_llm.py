@@ -9,7 +9,8 @@ request headers, so one server serves every case:
   x-fake-tokens   tokens to stream (default: max_tokens, else 8)
   x-fake-usage    0 to leave usage out of the last event
   x-fake-region   echoed as x-sandbox-region
-GET /stats gives request count and the highest concurrency seen. With a truth
+GET /stats gives request count and the highest concurrency seen; GET /bodies the
+last 1000 request bodies with their x-request-id. With a truth
 file, every streamed request appends {id, ttft, itl} measured at the server.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections import deque
 import socket
 import struct
 import sys
@@ -33,6 +35,7 @@ class State:
         self.count = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.bodies: deque[dict] = deque(maxlen=1000)
         self.truth = open(truth_path, "a", encoding="utf-8") if truth_path else None
 
 
@@ -61,6 +64,7 @@ async def _answer(request: web.Request, state: State) -> web.StreamResponse:
     t0 = time.monotonic()
     body = await request.json()
     h = request.headers
+    state.bodies.append({"id": h.get("x-request-id"), "body": body})
     mode = h.get("x-fake-mode", "ok")
     if "x-fake-modes" in h:  # one mode per request: request k of "w0-k" gets modes[k % len]
         modes = h["x-fake-modes"].split(",")
@@ -133,12 +137,17 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response({"count": state.count, "max_in_flight": state.max_in_flight, "in_flight": state.in_flight})
 
 
+async def bodies(request: web.Request) -> web.Response:
+    return web.json_response(list(request.app["state"].bodies))
+
+
 def make_app(truth_path: str | None = None) -> web.Application:
     app = web.Application()
     app["state"] = State(truth_path)
     app.router.add_post("/v1/{kind}", handle)
     app.router.add_post("/v1/chat/completions", handle)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/bodies", bodies)
     return app
 
 

@@ -166,3 +166,13 @@ def test_full_cap_drops_and_sigterm_abandons(fake_server, make_plan):
     dropped = df[df.error_class == "dropped"]
     assert len(dropped) >= 15 and dropped.t_send.isna().all()
     assert df.request_id.is_unique
+
+
+def test_header_templates_are_resolved_by_the_load_process_and_never_written(fake_server, make_plan, monkeypatch):
+    monkeypatch.setenv("BROWNOUT_TEST_SECRET_TOKENS", "3")
+    plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "5/s"}}, duration=0.6,
+                     headers={"x-fake-tokens": "${BROWNOUT_TEST_SECRET_TOKENS}"})
+    _, df = _run(plan)
+    assert len(df) and set(df["output_tokens"]) == {3}
+    written = (plan.out_dir / "plan.json").read_text()
+    assert "${BROWNOUT_TEST_SECRET_TOKENS}" in written and '"3"' not in written

@@ -216,7 +216,7 @@ def test_plan_round_trips_through_json(tmp_path):
     plan = LoadPlan("http://127.0.0.1:1", load, "m", OutcomeRules(ttft_budget=0.25), 10.0, 20.0, tmp_path, tmp_path,
                     {"x-a": "b"}, "KEY_VAR")
     again = LoadPlan.from_json(plan.to_json())
-    assert again == plan and again.target_rate == 2.5
+    assert again == plan
     assert "KEY_VAR" in plan.to_json()
 
 

@@ -1,25 +1,37 @@
-"""What load to drive: request kind, arrivals, dataset, limits."""
+"""What load to drive: request kind, arrivals (and their shapes), dataset, limits, workers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from brownout.experiments.spec.base import StrictModel
 from brownout.experiments.spec.units import Duration, Rate
 
 __all__ = [
     "Arrival",
+    "BurstArrival",
     "ConcurrencyArrival",
     "ConstantArrival",
     "Dataset",
     "JsonlDataset",
     "Load",
+    "LongContextDataset",
     "PoissonArrival",
+    "RampShape",
+    "RateShape",
+    "Sessions",
     "ShareGPTDataset",
+    "SharedPrefix",
+    "SpikeShape",
+    "StepLevel",
+    "StepShape",
+    "SweepShape",
     "SyntheticDataset",
     "TokenLength",
+    "UsersShape",
 ]
 
 
@@ -39,12 +51,53 @@ class TokenLength(StrictModel):
         return self
 
 
+class SharedPrefix(StrictModel):
+    """Prompts fall into groups that share a common opening, to exercise prefix and KV caches."""
+
+    groups: int = Field(..., ge=1, le=10000, description="Number of groups; prompt i belongs to group i mod groups.")
+    tokens: int = Field(..., ge=1, le=1_000_000, description="Length of each group's common prefix, in tokens.")
+
+
+class Sessions(StrictModel):
+    """Multi-turn conversations: each turn resends the history plus the assistant's actual answers."""
+
+    turns: int = Field(..., ge=2, le=1000, description="User turns per session (each is one request and one record).")
+    think_time: Duration = Field(0.0, description="Pause between an answer and the next turn.")
+
+
 class SyntheticDataset(StrictModel):
-    """Generated prompts with given input and output token lengths."""
+    """Generated prompts with given input and output token lengths.
+
+    With `shared_prefix`, a prompt is its group's prefix followed by a unique part
+    drawn from `input_tokens`. With `sessions`, every arrival (or closed-loop
+    user iteration) runs a whole conversation of `turns` requests.
+    """
 
     kind: Literal["synthetic"] = "synthetic"
-    input_tokens: TokenLength = Field(default_factory=lambda: TokenLength(mean=64), description="Prompt length.")
+    input_tokens: TokenLength = Field(default_factory=lambda: TokenLength(mean=64), description="Prompt length (after any shared prefix).")
     output_tokens: TokenLength = Field(default_factory=lambda: TokenLength(mean=32), description="Requested max_tokens.")
+    shared_prefix: SharedPrefix | None = Field(None, description="Group prompts under common prefixes.")
+    sessions: Sessions | None = Field(None, description="Run multi-turn sessions instead of single requests.")
+
+
+class LongContextDataset(StrictModel):
+    """Distinct prompts that fill the context window almost to its limit (KV-cache and GPU-memory pressure).
+
+    Each prompt has `fill * context_tokens - output_tokens` tokens of unrelated
+    words, so no prefix cache can share them. Pair it with a `burst` arrival.
+    """
+
+    kind: Literal["long_context"]
+    context_tokens: int = Field(..., ge=16, le=10_000_000, description="The target's context limit, in tokens.")
+    fill: float = Field(0.95, gt=0, le=1, description="Share of the context each request uses (prompt plus output).")
+    output_tokens: int = Field(16, ge=1, description="max_tokens of each request.")
+    prompts: int = Field(16, ge=1, le=1024, description="Distinct prompts to cycle through.")
+
+    @model_validator(mode="after")
+    def _room_for_a_prompt(self) -> "LongContextDataset":
+        if int(self.fill * self.context_tokens) <= self.output_tokens:
+            raise ValueError("fill * context_tokens leaves no room for a prompt after output_tokens")
+        return self
 
 
 class JsonlDataset(StrictModel):
@@ -61,32 +114,146 @@ class ShareGPTDataset(StrictModel):
     path: str = Field(..., description="Path, relative to the experiment file.")
 
 
-Dataset = Annotated[SyntheticDataset | JsonlDataset | ShareGPTDataset, Field(discriminator="kind")]
+Dataset = Annotated[SyntheticDataset | JsonlDataset | ShareGPTDataset | LongContextDataset, Field(discriminator="kind")]
 
 
-class ConstantArrival(StrictModel):
+L = TypeVar("L")
+
+
+class _Shape(StrictModel, Generic[L]):
+    """Levels are rates (`5/s`) on open loop and user counts on closed loop; times from the load's start."""
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        return f"{cls.__name__}{'Users' if params[0] is int else 'Rate'}"
+
+
+class RampShape(_Shape[L], Generic[L]):
+    """Linear change from one level to another, then hold the last."""
+
+    kind: Literal["ramp"]
+    from_: L = Field(..., alias="from", description="Level at the start.")
+    to: L = Field(..., description="Level reached after `over`, and held afterwards.")
+    over: Duration = Field(..., description="How long the ramp takes.")
+
+
+class StepLevel(_Shape[L], Generic[L]):
+    at: Duration = Field(..., description="When this level starts.")
+    level: L = Field(..., description="Level from `at` on.")
+
+
+class StepShape(_Shape[L], Generic[L]):
+    """Piecewise-constant levels; the first step starts at 0s."""
+
+    kind: Literal["step"]
+    steps: list[StepLevel[L]] = Field(..., min_length=1, description="Levels in time order.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "StepShape[L]":
+        ats = [s.at for s in self.steps]
+        if ats[0] != 0:
+            raise ValueError("the first step must start at 0s")
+        if any(b <= a for a, b in zip(ats, ats[1:])):
+            raise ValueError("steps must be in strictly increasing 'at' order")
+        return self
+
+
+class SpikeShape(_Shape[L], Generic[L]):
+    """A base level with one spike to a peak."""
+
+    kind: Literal["spike"]
+    base: L = Field(..., description="Level outside the spike.")
+    peak: L = Field(..., description="Level during the spike.")
+    at: Duration = Field(..., description="When the spike starts.")
+    for_: Duration = Field(..., alias="for", description="How long the spike lasts.")
+
+
+class SweepShape(_Shape[L], Generic[L]):
+    """A rate sweep: each level held for `hold`, the last one until the end."""
+
+    kind: Literal["sweep"]
+    levels: list[L] = Field(..., min_length=1, description="Levels in the order they are held.")
+    hold: Duration = Field(..., description="How long each level is held.")
+
+    @field_validator("hold")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("hold must be longer than 0s")
+        return value
+
+
+RateShape = Annotated[
+    RampShape[Rate] | StepShape[Rate] | SpikeShape[Rate] | SweepShape[Rate], Field(discriminator="kind")
+]
+UsersShape = Annotated[
+    RampShape[int] | StepShape[int] | SpikeShape[int] | SweepShape[int], Field(discriminator="kind")
+]
+
+
+class _OpenLoop(StrictModel):
+    rate: Rate | None = Field(None, description="Requests per unit time, e.g. 5/s.")
+    shape: RateShape | None = Field(None, description="A rate that changes over time (ramp, step, spike, sweep), instead of `rate`.")
+    output_tokens_per_s: float | None = Field(
+        None,
+        gt=0,
+        description="Target output tokens per second, instead of `rate`: the request rate is this divided by the "
+        "dataset's mean requested output length (max_tokens). Targets that stop early produce fewer tokens.",
+    )
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> "_OpenLoop":
+        given = [n for n in ("rate", "shape", "output_tokens_per_s") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of rate, shape, output_tokens_per_s (got {', '.join(given) or 'none'})")
+        return self
+
+
+class ConstantArrival(_OpenLoop):
     """Open loop: requests are sent on a fixed schedule whatever the target's latency."""
 
     kind: Literal["constant"]
-    rate: Rate = Field(..., description="Requests per unit time, e.g. 5/s.")
 
 
-class PoissonArrival(StrictModel):
+class PoissonArrival(_OpenLoop):
     """Open loop with exponential (or gamma, burstiness != 1) inter-arrival times."""
 
     kind: Literal["poisson"]
-    rate: Rate = Field(..., description="Mean requests per unit time, e.g. 5/s.")
     burstiness: float = Field(1.0, gt=0, description="Gamma shape; 1 is Poisson, below 1 is burstier.")
 
 
+class BurstArrival(StrictModel):
+    """Open loop: `size` requests at once, every `every` (long-context floods)."""
+
+    kind: Literal["burst"]
+    size: int = Field(..., ge=1, le=100000, description="Requests sent together in each burst.")
+    every: Duration = Field(..., description="Time from one burst to the next.")
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("every must be longer than 0s")
+        return value
+
+
 class ConcurrencyArrival(StrictModel):
-    """Closed loop: a fixed number of users, each sending as soon as its previous request ends."""
+    """Closed loop: a number of users, each sending as soon as its previous request ends."""
 
     kind: Literal["concurrency"]
-    users: int = Field(..., ge=1, le=10000, description="Concurrent users.")
+    users: int | None = Field(None, ge=1, le=10000, description="Concurrent users.")
+    shape: UsersShape | None = Field(None, description="A user count that changes over time, instead of `users`.")
+
+    @model_validator(mode="after")
+    def _one_level(self) -> "ConcurrencyArrival":
+        if (self.users is None) == (self.shape is None):
+            raise ValueError("give exactly one of users, shape")
+        return self
 
 
-Arrival = Annotated[ConstantArrival | PoissonArrival | ConcurrencyArrival, Field(discriminator="kind")]
+Arrival = Annotated[ConstantArrival | PoissonArrival | BurstArrival | ConcurrencyArrival, Field(discriminator="kind")]
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.:\[\]-]+:\d{1,5}$")
 
 
 class Load(StrictModel):
@@ -104,4 +271,20 @@ class Load(StrictModel):
     )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature sent with each request.")
     workers: int = Field(1, ge=1, le=64, description="Local Locust worker processes.")
+    expect_workers: int = Field(
+        0, ge=0, le=1024, description="Remote workers (`brownout worker --master HOST:PORT`) the run waits for before it starts."
+    )
+    worker_timeout: Duration = Field(60.0, description="How long to wait for every worker to connect before failing.")
+    master_bind: str = Field(
+        "127.0.0.1:0",
+        description="HOST:PORT the Locust master listens on when there are several workers (port 0: any free port). "
+        "Remote workers need an address they can reach, e.g. 0.0.0.0:5557.",
+    )
     seed: int = Field(42, description="Seed for arrivals and prompts: the same seed sends the same requests.")
+
+    @field_validator("master_bind")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if not _HOST_PORT.match(value) or int(value.rpartition(":")[2]) > 65535:
+            raise ValueError(f"'{value}' is not HOST:PORT (e.g. 127.0.0.1:0 or 0.0.0.0:5557)")
+        return value

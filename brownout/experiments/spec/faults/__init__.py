@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import Field
 
 from brownout.experiments.spec.faults.common import FaultBase, Schedule, Selection
+from brownout.experiments.spec.faults.gpu import GpuMemoryHog
 from brownout.experiments.spec.faults.kubernetes import KubernetesNodeCordon, KubernetesPodKill, KubernetesScaleDown
+from brownout.experiments.spec.faults.load import LoadKvCacheFlood
 from brownout.experiments.spec.faults.network import NetworkProxyDown, NetworkToxic
 from brownout.experiments.spec.faults.sandbox import (
     SandboxGpuOom,
@@ -20,9 +22,11 @@ from brownout.experiments.spec.faults.stream import StreamFault
 __all__ = [
     "Fault",
     "FaultBase",
+    "GpuMemoryHog",
     "KubernetesNodeCordon",
     "KubernetesPodKill",
     "KubernetesScaleDown",
+    "LoadKvCacheFlood",
     "NetworkProxyDown",
     "NetworkToxic",
     "SandboxGpuOom",
@@ -38,6 +42,8 @@ Fault = Annotated[
     SandboxReplicaKill | SandboxGpuOom | SandboxRegionDown | SandboxSlowEmbeddings
     | StreamFault
     | NetworkToxic | NetworkProxyDown
-    | KubernetesPodKill | KubernetesScaleDown | KubernetesNodeCordon,
+    | KubernetesPodKill | KubernetesScaleDown | KubernetesNodeCordon
+    | GpuMemoryHog
+    | LoadKvCacheFlood,
     Field(discriminator="kind"),
 ]

@@ -27,8 +27,10 @@ class Schedule(StrictModel):
         if self.repeat_every is not None:
             if self.duration is None:
                 raise ValueError("repeat_every needs a duration, or the fault never ends before it repeats")
-            if self.repeat_every <= self.duration:
-                raise ValueError("repeat_every must be longer than duration")
+            if self.repeat_every <= self.duration + self.jitter:
+                raise ValueError(
+                    "repeat_every must be longer than duration + jitter, or a repetition could start before the last one ended"
+                )
         return self
 
 
