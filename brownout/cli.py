@@ -115,9 +115,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from brownout.reports import write_all
+    from brownout.reports import write_all, write_index
     from brownout.reports.gate import read_results
 
+    if args.index:
+        print(f"index: {write_index(Path(args.results))}")
+        return 0
     source = Path(args.results)
     results = read_results(source)
     for kind, path in write_all(results, Path(args.out) if args.out else source.parent).items():
@@ -205,9 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-score-drop", type=float, help="fail when the score fell more than this many points")
     p.set_defaults(func=cmd_gate)
 
-    p = sub.add_parser("report", help="re-render every output from saved results, without touching the target")
-    p.add_argument("results", help="results.json")
+    p = sub.add_parser("report", help="re-render outputs from saved results, or index many runs (--index)")
+    p.add_argument("results", help="results.json (with --index: a folder of runs)")
     p.add_argument("--out", help="output folder (default: beside the results file)")
+    p.add_argument("--index", action="store_true",
+                   help="write RESULTS/index.html: score and SLOs of every run below the folder, over time")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("recover", help="undo what crashed runs left applied or running")

@@ -704,7 +704,7 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
         environment=_environment(run),
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
     )
-    outputs = write_all(results, run.out_dir)
+    outputs = write_all(results, run.out_dir, records)
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]

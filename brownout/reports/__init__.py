@@ -1,7 +1,8 @@
 """Scoring and outputs: window metrics, SLO verdicts, the resilience score, and the reports.
 
 The runner calls `build_results(...)` once the run is over (faults rolled back)
-and then `write_all(results, out_dir)`. Metric formulas: shared/metrics.md and
+and then `write_all(results, out_dir)`; `write_index(dir)` builds the trends page
+over many saved runs. Metric formulas: shared/metrics.md and
 `brownout.reports.metrics`.
 """
 
@@ -19,6 +20,7 @@ from brownout.reports.models import (
     WindowMetrics,
 )
 from brownout.reports.outputs import OUTPUT_NAMES, write_all, write_json
+from brownout.reports.raw import read_records_csv, write_records_csv
 from brownout.reports.results import (
     EXIT_CODES,
     SCHEMA_VERSION,
@@ -37,6 +39,7 @@ from brownout.reports.scoring import (
     window_metrics,
 )
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state
+from brownout.reports.trends import find_runs, render_index, write_index
 
 __all__ = [
     "EXIT_CODES",
@@ -60,15 +63,20 @@ __all__ = [
     "definitions",
     "evaluate_slos",
     "evaluate_steady_state",
+    "find_runs",
     "phase_metrics",
+    "read_records_csv",
     "render_html",
+    "render_index",
     "render_junit",
     "render_markdown",
     "resilience_score",
     "window_metrics",
     "write_all",
     "write_html",
+    "write_index",
     "write_json",
     "write_junit",
     "write_markdown",
+    "write_records_csv",
 ]

@@ -8,6 +8,7 @@ infinite value is drawn on the top edge, in the series' colour, as a cross.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
@@ -51,6 +52,7 @@ class Chart:
     y_max: float | None = None          # fixed top (e.g. 1.0 for rates)
     bands: list[Band] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    x_label: Callable[[float], str] | None = None   # tick text; default `12.5s` (seconds since run start)
     width: int = 1180
     height: int = 240
 
@@ -96,14 +98,18 @@ def render_chart(chart: Chart) -> str:
     x_step = _nice(x_end / 8)
     for i in range(int(x_end / x_step + 1e-9) + 1):
         t = i * x_step
-        out.append(f'<text x="{sx(t):.1f}" y="{h - _BOTTOM + 16}" class="tick" text-anchor="middle">{t:g}s</text>')
-    for marker in chart.markers:
+        label = chart.x_label(t) if chart.x_label else f"{t:g}s"
+        out.append(f'<text x="{sx(t):.1f}" y="{h - _BOTTOM + 16}" class="tick" text-anchor="middle">{escape(label)}</text>')
+    label_end, row = -1e9, 0
+    for marker in sorted(chart.markers, key=lambda m: m.t):
         x = sx(marker.t)
         cls = "phase" if marker.strong else "event"
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" class="{cls}">'
                    f'<title>{escape(marker.label)}</title></line>')
         if marker.strong:
-            out.append(f'<text x="{x + 3:.1f}" y="{_TOP + 11}" class="tick">{escape(marker.label)}</text>')
+            row = row + 1 if x < label_end else 0   # a label that would overlap the previous one drops a row
+            label_end = x + 3 + 6.5 * len(marker.label)
+            out.append(f'<text x="{x + 3:.1f}" y="{_TOP + 11 + 12 * (row % 3)}" class="tick">{escape(marker.label)}</text>')
     for i, line in enumerate(chart.lines):
         color = line.color or PALETTE[i % len(PALETTE)]
         runs: list[list[str]] = [[]]

@@ -51,7 +51,8 @@ def judge(current: RunResults, baseline: RunResults | None = None, max_score_dro
     ]
     if current.verdict not in ("passed", "failed"):
         reasons.insert(0, f"the run did not complete: {current.verdict}")
-    exit_code = EXIT_CODES[current.verdict]
+    # An interrupted run is judged as a harness error (5): 130/143 would tell CI the *gate* was interrupted.
+    exit_code = EXIT_CODES["error"] if current.verdict == "interrupted" else EXIT_CODES[current.verdict]
     if baseline is not None:
         was_met = {r.name for r in baseline.slos if r.passed}
         reasons += [f"regression: SLO '{r.name}' passed in the baseline run and fails now"

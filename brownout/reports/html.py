@@ -14,23 +14,31 @@ from markupsafe import Markup
 
 from brownout.reports.charts import Band, Chart, Line, Marker, render_chart
 from brownout.reports.fmt import format_margin, format_time, format_value
-from brownout.reports.markdown import (
-    PHASE_ROWS,
-    STATUS_BADGES,
-    VERDICT_BADGES,
-    phase_cell,
-)
+from brownout.reports.markdown import PHASE_ROWS, phase_cell
 from brownout.reports.results import RunResults
 
-__all__ = ["render_html", "timeline_charts", "write_html"]
+__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "render_html", "template_env", "timeline_charts", "write_html"]
+
+# Symbols every stock font has (DejaVu, Liberation): the Markdown's emoji render as empty boxes on a
+# machine without a colour-emoji font, and the report must read the same everywhere.
+VERDICT_BADGES = {"passed": "✓ passed", "failed": "✗ failed", "aborted": "■ aborted",
+                  "not_steady": "⚠ not steady", "error": "✗ error", "interrupted": "■ interrupted"}
+STATUS_BADGES = {"pass": "✓ pass", "fail": "✗ fail", "inconclusive": "? inconclusive"}
 
 
-def _env() -> Environment:
+def _detail(detail: dict[str, Any]) -> str:
+    """An event's detail as `key: value` pairs, lists joined, for the events table."""
+    return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in detail.items())
+
+
+def template_env() -> Environment:
+    """The report templates with brownout's formatting filters (shared by the run report and the trends index)."""
     env = Environment(loader=PackageLoader("brownout.reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["value"] = format_value
     env.filters["margin"] = format_margin
     env.filters["clock"] = format_time
+    env.filters["detail"] = _detail
     return env
 
 
@@ -83,7 +91,7 @@ def render_html(results: RunResults) -> str:
         events=sorted(results.timeline.events, key=lambda e: e.t),
         t0=t0,
     )
-    return _env().get_template("report.html.j2").render(**context)
+    return template_env().get_template("report.html.j2").render(**context)
 
 
 def write_html(results: RunResults, path: Path) -> Path:

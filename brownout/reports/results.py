@@ -140,6 +140,7 @@ def build_results(
     message: str = "",
     steady_state: list[ObjectiveResult] | None = None,
     records_paths: Iterable[str] = (),
+    exit_code: int | None = None,
 ) -> RunResults:
     """Score a finished (or aborted) run.
 
@@ -170,7 +171,7 @@ def build_results(
         description=spec.metadata.description,
         spec=spec_document,
         verdict=verdict,
-        exit_code=EXIT_CODES[verdict],
+        exit_code=EXIT_CODES[verdict] if exit_code is None else exit_code,
         message=message,
         score=score,
         score_components=components,

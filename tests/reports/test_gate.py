@@ -87,3 +87,8 @@ def test_report_command_re_renders_identically(failed, tmp_path):
     for kind in ("html", "junit", "markdown"):
         assert (tmp_path / "again" / first[kind].name).read_text() == first[kind].read_text().replace(
             str(tmp_path / "first"), str(tmp_path / "again"))
+
+
+def test_an_interrupted_run_is_a_harness_error_for_the_gate(failed):
+    interrupted = failed.model_copy(update={"verdict": "interrupted", "exit_code": 143})
+    assert judge(interrupted).exit_code == 5

@@ -6,10 +6,13 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from brownout.experiments.timeline import FaultWindow, TimelineEvent
+from brownout.loadgen.records import RecordWriter, RequestRecord, load_records
 from brownout.probes.result import ProbeResult
 from brownout.reports import (
     EXIT_CODES,
@@ -22,6 +25,7 @@ from brownout.reports import (
     write_all,
     write_markdown,
 )
+from brownout.reports.raw import read_records_csv
 from tests.reports.builders import T0, frame, probes, req, spec, timeline
 
 SLOS = [
@@ -118,38 +122,37 @@ def test_json_round_trips_with_infinities(results, tmp_path):
     assert set(paths) == {"json", "junit", "markdown", "html"} and all(p.exists() for p in paths.values())
 
 
-# The common JUnit XML schema as CI tools read it (Ant/Jenkins junit-10.xsd, Surefire): allowed children and
-# required attributes of each element.
-JUNIT = {
-    "testsuites": ({"testsuite"}, set()),
-    "testsuite": ({"properties", "testcase", "system-out", "system-err"}, {"name", "tests", "failures", "errors", "time"}),
-    "properties": ({"property"}, set()),
-    "property": (set(), {"name", "value"}),
-    "testcase": ({"failure", "error", "skipped", "system-out", "system-err"}, {"name", "classname"}),
-    "failure": (set(), {"message"}),
-    "error": (set(), {"message"}),
-    "skipped": (set(), set()),
-}
+JUNIT_XSD = Path(__file__).with_name("junit-10.xsd")
 
 
-def check_junit(element: ET.Element) -> None:
-    children, required = JUNIT[element.tag]
-    assert required <= set(element.attrib), (element.tag, element.attrib)
-    for child in element:
-        assert child.tag in children, (element.tag, child.tag)
-        check_junit(child)
-    if element.tag == "testsuite":
-        cases = element.findall("testcase")
-        assert int(element.get("tests")) == len(cases)
-        assert int(element.get("failures")) == sum(c.find("failure") is not None for c in cases)
-        assert int(element.get("errors")) == sum(c.find("error") is not None for c in cases)
-        assert int(element.get("skipped", "0")) == sum(c.find("skipped") is not None for c in cases)
+def check_junit(path: Path) -> ET.Element:
+    """Valid against the common JUnit schema (junit-10.xsd) and every suite's counts match its cases."""
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.parse(str(path))
+    assert schema.validate(document), schema.error_log
+    root = ET.parse(path).getroot()
+    for suite in root.iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(c.find("failure") is not None for c in cases)
+        assert int(suite.get("errors")) == sum(c.find("error") is not None for c in cases)
+        assert int(suite.get("skipped", "0")) == sum(c.find("skipped") is not None for c in cases)
+    return root
+
+
+def test_the_schema_rejects_what_ci_readers_reject(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<testsuites skipped="1"><testsuite name="s" tests="1" failures="0" errors="0" time="1s">'
+                   '<testcase classname="c"><flop/></testcase></testsuite></testsuites>')
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    assert not schema.validate(etree.parse(str(bad)))
+    messages = " ".join(e.message for e in schema.error_log)
+    assert "skipped" in messages and "time" in messages and "name" in messages and "flop" in messages
 
 
 def test_junit_structure_and_counts(results, tmp_path):
-    root = ET.parse(write_all(results, tmp_path)["junit"]).getroot()
+    root = check_junit(write_all(results, tmp_path)["junit"])
     assert root.tag == "testsuites"
-    check_junit(root)
     slos, steady = root.findall("testsuite")
     assert (slos.get("tests"), slos.get("failures"), slos.get("skipped")) == ("6", "4", "1")
     assert (root.get("tests"), root.get("failures")) == ("7", "4")
@@ -162,8 +165,7 @@ def test_junit_structure_and_counts(results, tmp_path):
 
 
 def test_junit_reports_an_aborted_run_as_an_error(tmp_path):
-    root = ET.parse(write_all(scenario(status="aborted"), tmp_path)["junit"]).getroot()
-    check_junit(root)
+    root = check_junit(write_all(scenario(status="aborted"), tmp_path)["junit"])
     run = root.findall("testsuite")[-1]
     assert run.get("errors") == "1" and "error rate 60%" in run.find("testcase/error").text
 
@@ -189,7 +191,7 @@ def test_html_is_self_contained_with_charts_and_escaped_text(results, tmp_path):
     assert not RESOURCE_LOADS.search(html), RESOURCE_LOADS.search(html)
     assert "http://" not in html and "https://" not in html
     assert html.count("<svg") == 4 and "<polyline" in html and 'class="band"' in html
-    assert "verdict-failed" in html and "❌ failed" in html
+    assert "verdict-failed" in html and "✗ failed" in html and "❌" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     for section in ("SLOs", "Phase comparison", "Probes", "Fault log", "Score breakdown", "Experiment as run", "Environment"):
         assert f"<h2>{section}</h2>" in html
@@ -201,3 +203,30 @@ def test_html_of_an_empty_run_renders():
     result = build_results(experiment, {}, None, None, timeline(), environment=collect_environment(1))
     html = render_html(result)
     assert "no data" in html and html.count("<svg") == 4
+
+
+def test_raw_records_are_written_as_compressed_csv_from_the_jsonl_files(tmp_path):
+    jsonl = tmp_path / "load" / "records.jsonl"
+    with RecordWriter(jsonl) as writer:
+        for i, row in enumerate([req(t / 2, itl=[0.02, 0.025]) for t in range(20)] + [req(10.5, outcome="failed")]):
+            writer.write(RequestRecord(**{**row, "request_id": f"r{i}", "error": "boom, \"quoted\"\nline" if i == 20 else None}))
+    experiment = spec()
+    result = build_results(experiment, {}, load_records([jsonl]), None, timeline(), environment=collect_environment(1),
+                           records_paths=[str(jsonl)])
+    paths = write_all(result, tmp_path / "a")
+    assert paths["records"].name == "records.csv.gz" and paths["records"].read_bytes()[:2] == b"\x1f\x8b"
+    assert RunResults.model_validate_json(paths["json"].read_text()).outputs["records"] == str(paths["records"])
+    back = read_records_csv(paths["records"])
+    expected = load_records([jsonl])
+    assert list(back.columns) == list(expected.columns) and len(back) == 21
+    assert back["itl"][0] == [0.02, 0.025] and back["error"][20] == 'boom, "quoted"\nline'
+    assert back["t_send"].tolist() == expected["t_send"].tolist()
+    # the runner's frame gives the same file, byte for byte, and so does a re-render
+    again = write_all(result, tmp_path / "b", records=expected)
+    assert again["records"].read_bytes() == paths["records"].read_bytes()
+
+
+def test_no_records_output_when_the_record_files_are_gone(results, tmp_path):
+    assert results.records_paths == ["/tmp/records.jsonl"]
+    paths = write_all(results, tmp_path)
+    assert "records" not in paths and not (tmp_path / "records.csv.gz").exists()

@@ -1,0 +1,128 @@
+"""Trends across runs: one self-contained `index.html` over every `results.json` under a folder.
+
+Game days repeat for weeks; this page answers "are we getting better?": per
+experiment, the resilience score over time (inline SVG) and one row per run with
+its verdict, score, time to recover and every SLO's actual value, linking to
+each run's report. Files that are not brownout results are listed, not fatal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from markupsafe import Markup
+
+from brownout.errors import SpecError
+from brownout.reports.charts import Chart, Line, render_chart
+from brownout.reports.fmt import format_time, format_value
+from brownout.reports.gate import read_results
+from brownout.reports.html import STATUS_BADGES, VERDICT_BADGES, template_env
+from brownout.reports.results import RunResults
+
+__all__ = ["INDEX_NAME", "ExperimentTrend", "TrendRun", "find_runs", "render_index", "write_index"]
+
+INDEX_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class TrendRun:
+    path: Path            # the results.json
+    results: RunResults
+
+
+@dataclass
+class ExperimentTrend:
+    """What the page shows for one experiment: its runs oldest first, and the SLO columns."""
+
+    experiment: str
+    runs: list[TrendRun]
+    slo_names: list[str] = field(default_factory=list)
+
+
+def find_runs(results_dir: Path) -> tuple[list[TrendRun], list[str]]:
+    """Every readable `results.json` under `results_dir`, oldest run first, and why others were left out."""
+    runs, skipped = [], []
+    for path in sorted(Path(results_dir).rglob("results.json")):
+        try:
+            runs.append(TrendRun(path, read_results(path)))
+        except SpecError as exc:
+            skipped.append(str(exc))
+    runs.sort(key=lambda r: (r.results.timeline.run_start, str(r.path)))
+    return runs, skipped
+
+
+def group_by_experiment(runs: list[TrendRun]) -> list[ExperimentTrend]:
+    """One trend per experiment name, in name order; SLO columns in order of first appearance."""
+    trends: dict[str, ExperimentTrend] = {}
+    for run in runs:
+        trend = trends.setdefault(run.results.experiment, ExperimentTrend(run.results.experiment, []))
+        trend.runs.append(run)
+        trend.slo_names += [s.name for s in run.results.slos if s.name not in trend.slo_names]
+    return [trends[name] for name in sorted(trends)]
+
+
+def _score_chart(trend: ExperimentTrend) -> str:
+    origin = trend.runs[0].results.timeline.run_start
+    span = trend.runs[-1].results.timeline.run_start - origin
+    fmt = "%H:%M:%S" if span < 6 * 3600 else "%m-%d %H:%M"
+    return render_chart(Chart(
+        f"Resilience score of {trend.experiment}, {len(trend.runs)} run(s)",
+        x=[r.results.timeline.run_start - origin for r in trend.runs],
+        lines=[Line("score", [r.results.score for r in trend.runs], "#2563eb")],
+        x_max=max(span, 1.0),
+        y_format="{:.0f}", y_max=100.0,
+        x_label=lambda t: datetime.fromtimestamp(origin + t, tz=UTC).strftime(fmt),
+        height=200,
+    ))
+
+
+def _link(run: TrendRun, base: Path) -> str:
+    """Relative link from the index to the run's report (or its results when the report is gone)."""
+    report = run.path.with_name("report.html")
+    target = report if report.exists() else run.path
+    return Path(os.path.relpath(target, base)).as_posix()
+
+
+def _row(run: TrendRun, slo_names: list[str], base: Path) -> dict[str, object]:
+    r = run.results
+    slos = {s.name: s for s in r.slos}
+    return {
+        "when": format_time(r.timeline.run_start),
+        "verdict": r.verdict,
+        "verdict_badge": VERDICT_BADGES[r.verdict],
+        "score": "n/a" if r.score is None else f"{r.score:.0f}",
+        "recovery": format_value(r.recovery.value, "time_to_recover"),
+        "slos": [(format_value(slos[n].actual, slos[n].metric), slos[n].status, STATUS_BADGES[slos[n].status])
+                 if n in slos else ("—", "", "not measured") for n in slo_names],
+        "href": _link(run, base),
+        "name": run.path.parent.name,
+    }
+
+
+def render_index(runs: list[TrendRun], base: Path, skipped: Sequence[str] = ()) -> str:
+    """The index page's HTML; links are relative to `base` (the folder the page is written to)."""
+    trends = group_by_experiment(runs)
+    sections = [{
+        "experiment": t.experiment,
+        "chart": Markup(_score_chart(t)),
+        "slo_names": t.slo_names,
+        "rows": [_row(run, t.slo_names, base) for run in reversed(t.runs)],   # newest first
+    } for t in trends]
+    return template_env().get_template("index.html.j2").render(sections=sections, skipped=list(skipped), total=len(runs),
+                                                     folder=str(base))
+
+
+def write_index(results_dir: Path) -> Path:
+    """Write `index.html` into `results_dir` over every results.json below it; returns the page's path."""
+    base = Path(results_dir)
+    if not base.is_dir():
+        raise SpecError("not a folder of results", file=str(base),
+                        hint="brownout report --index DIR reads every results.json under DIR")
+    runs, skipped = find_runs(base)
+    path = base / INDEX_NAME
+    path.write_text(render_index(runs, base, skipped), encoding="utf-8")
+    return path

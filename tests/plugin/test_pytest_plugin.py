@@ -1,0 +1,73 @@
+"""`pytest --brownout DIR` runs experiment files as test items, and `brownout_run` runs one from a test.
+
+Inner pytest sessions (pytester) run tiny real experiments on the sandbox.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.e2e.conftest import REPO, processes_with_marker, wait_for
+
+pytest_plugins = ["pytester"]
+
+TINY = (REPO / "tests" / "reports" / "experiments" / "tiny-region-down.yaml").read_text()
+PROFILE = "${BROWNOUT_SANDBOX_PROFILE:-resilient}"
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """A journal home of its own, no CI step summary, and a marker to find every process the runs start."""
+    monkeypatch.setenv("BROWNOUT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BROWNOUT_TEST_MARKER", str(tmp_path))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    yield tmp_path
+    wait_for(lambda: not processes_with_marker(str(tmp_path)), 10)
+    assert processes_with_marker(str(tmp_path)) == []
+
+
+def test_yaml_is_left_alone_without_the_flag_and_bad_files_are_collection_errors(pytester, isolated):
+    pytester.makefile(".yaml", resilient=TINY, notes="kind: Something\napiVersion: v1\n")
+    pytester.makefile(".yaml", broken=TINY.replace("rate: 4/s", "rate: fast"))
+    assert pytester.runpytest("--collect-only", "-q").ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+    result = pytester.runpytest("--brownout", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*resilient.yaml::tiny-region-down*", "*broken.yaml*", "*load.arrival.rate*"])
+    assert "notes.yaml" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED   # a collection error stops the session
+    assert "broken.yaml:" in result.stdout.str()
+
+
+@pytest.mark.slow
+def test_slos_are_assertions_and_the_fixture_runs_an_experiment(pytester, isolated):
+    experiments = pytester.mkdir("experiments")
+    (experiments / "resilient.yaml").write_text(TINY.replace(PROFILE, "resilient"))
+    (experiments / "fragile.yaml").write_text(TINY.replace(PROFILE, "fragile"))
+    pytester.makepyfile(test_own=f'''
+        from brownout.experiments.runner import RunStatus
+
+        def test_a_project_test_can_run_an_experiment(brownout_run, tmp_path):
+            outcome = brownout_run({str(REPO / "tests" / "reports" / "experiments" / "tiny-region-down.yaml")!r},
+                                   env={{"BROWNOUT_SANDBOX_PROFILE": "fragile"}}, dry_run=True)
+            assert outcome.status is RunStatus.DRY_RUN, outcome.message
+            assert [r.fault for r in outcome.resolutions] == ["east-down"]
+            assert outcome.out_dir == tmp_path / "brownout-tiny-region-down"
+    ''')
+    result = pytester.runpytest_subprocess("--brownout", "--junitxml=junit.xml", "-p", "no:cacheprovider",
+                                           "experiments", "test_own.py", timeout=240)
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*brownout verdict: failed (resilience score *",
+        "*not met: slo 'available-during-fault' (fault): fail: actual *% vs threshold >= 90%*",
+        "*report: */results/pytest/fragile/report.html*",
+    ])
+    assert "FAILED experiments/fragile.yaml::tiny-region-down" in out
+    assert (pytester.path / "results" / "pytest" / "resilient" / "results.json").is_file()
+
+    cases = list(ET.parse(pytester.path / "junit.xml").iter("testcase"))
+    verdicts = sorted({p.get("name"): p.get("value") for p in c.iter("property")}.get("brownout.verdict", "")
+                      for c in cases)
+    assert verdicts == ["", "failed", "passed"]   # the fixture test has no properties of its own
