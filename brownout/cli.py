@@ -1,14 +1,4 @@
-"""The `brownout` command. Every error class maps to an exit code here, and only here.
-
-Exit codes (also in the README):
-    0   passed: every SLO held
-    1   SLOs failed (the system did not degrade gracefully enough)
-    2   invalid input: the experiment file or the command line is wrong
-    3   aborted: a stop condition fired; faults were rolled back
-    4   target not steady: the steady-state hypothesis failed; nothing was injected
-    5   harness or environment error (target unreachable, sandbox or proxy failed, rollback failed)
-    130 / 143  interrupted by SIGINT / SIGTERM after rolling back
-"""
+"""The `brownout` command. Every error class maps to an exit code (`brownout.exit_codes`) here, and only here."""
 
 from __future__ import annotations
 
@@ -21,18 +11,10 @@ from typing import Sequence
 
 from brownout import __version__
 from brownout.errors import BrownoutError, SpecError, SpecErrors
+from brownout.exit_codes import EXIT_CODES, interrupted_exit_code
 
 __all__ = ["EXIT_CODES", "main"]
 
-EXIT_CODES = {
-    "passed": 0,
-    "failed": 1,
-    "invalid": 2,
-    "aborted": 3,
-    "not_steady": 4,
-    "error": 5,
-    "dry_run": 0,
-}
 
 
 def _err(text: str) -> None:
@@ -84,6 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = run_experiment(loaded, options, Console(args.log_format))
     if outcome.status is RunStatus.DRY_RUN:
         print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
+        sandbox = loaded.spec.target.sandbox
+        if sandbox is not None and not sandbox.attach:
+            print("  (a sandbox was started only to resolve the targets below and is stopped again; a real run starts its own)")
         for res in outcome.resolutions:
             print(f"  fault '{res.fault}' ({res.kind}): {res.action} [{len(res.targets)} of {res.candidates} matching]")
             for target in res.targets:
@@ -97,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for kind, path in outcome.outputs.items():
         print(f"{kind}: {path}")
     if outcome.status is RunStatus.INTERRUPTED:
-        return 128 + (outcome.signum or 2)
+        return interrupted_exit_code(outcome.signum)
     return EXIT_CODES[outcome.status.value]
 
 

@@ -11,10 +11,10 @@
     ├── ProbeError         a probe could not run (wraps the transport error)
     ├── LoadError          the load generator failed
     ├── SandboxError       the embedded sandbox failed to start or stop
-    ├── JournalError       the journal is unreadable or locked by a live run
+    ├── JournalError       the journal cannot be read
     └── AbortedError       a stop condition fired; carries the guard name
 
-The CLI maps each class to an exit code in one place (`brownout.cli.EXIT_CODES`).
+The CLI maps each class to an exit code in one place (`brownout.cli.main`, codes in `brownout.exit_codes`).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class SandboxError(BrownoutError):
 
 
 class JournalError(BrownoutError):
-    """The journal is unreadable, or another live run holds it."""
+    """The journal cannot be read."""
 
 
 class AbortedError(BrownoutError):

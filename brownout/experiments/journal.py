@@ -182,6 +182,9 @@ def read_journal(path: Path) -> JournalState:
             faults.pop(entry["id"], None)
         elif kind == "fault_undo_failed" and entry["id"] in faults:
             faults[entry["id"]].failures.append(entry.get("error", ""))
+        elif kind == "process_starting":
+            # Killed while a process was starting: it may be running without a pid on record yet.
+            processes[entry["name"]] = OpenProcess(entry["name"], [], {"kind": entry.get("kind", "pids"), **entry.get("stop", {})})
         elif kind == "process_started":
             processes[entry["name"]] = OpenProcess(
                 entry["name"], list(entry.get("pids", [])), dict(entry.get("stop", {})), dict(entry.get("starts", {})))

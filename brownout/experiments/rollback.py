@@ -79,9 +79,18 @@ def _is_ours(pid: int, started: int | None) -> bool:
 
 
 def stop_journaled_process(process: OpenProcess, grace: float = 5.0) -> list[int]:
-    """Stop a process the journal says a run started; returns the pids that were still running."""
+    """Stop a process the journal says a run started; returns the pids that were still running.
+
+    A sandbox is also stopped through its state file, which covers a run killed while
+    the sandbox was starting (before its pids were journaled).
+    """
     alive = [p for p in process.pids if pid_alive(p) and _is_ours(p, process.starts.get(str(p)))]
-    return terminate(alive, grace=grace)
+    stopped = terminate(alive, grace=grace)
+    if process.stop.get("kind") == "sandbox" and process.stop.get("workdir"):
+        from brownout.sandbox import stop_from_state_file
+
+        stop_from_state_file(Path(process.stop["workdir"]))
+    return stopped
 
 
 @dataclass

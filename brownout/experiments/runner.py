@@ -17,9 +17,7 @@ import contextlib
 import dataclasses
 import enum
 import os
-import platform
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -30,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 import httpx
 
-from brownout import __version__
+from brownout.exit_codes import interrupted_exit_code
 from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError, TargetError
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
@@ -175,6 +173,9 @@ class _Run:
         self._guard_cursor = 0.0
         self._guard_seen: set[str] = set()
         self._probe_cursor = 0
+        self._recovery_pool: ThreadPoolExecutor | None = None
+        self._timeline_lock = threading.Lock()
+        self._timeline_closed = False
         self._last_progress = 0.0
 
     # ----- set-up -------------------------------------------------------------------------
@@ -208,7 +209,7 @@ class _Run:
             config = SandboxConfig.from_target(sb, seed=self.spec.load.seed)
             workdir = self.out_dir / "sandbox"
             self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
-            self.journal.append("process_starting", name="sandbox", workdir=str(workdir))
+            self.journal.append("process_starting", name="sandbox", kind="sandbox", stop={"workdir": str(workdir)})
             with self.signals.deferred():
                 self.sandbox = start_sandbox(config, workdir)
             state = self.sandbox.state()
@@ -253,6 +254,11 @@ class _Run:
         self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
         self.log(f"stream fault proxy {proxy.url} in front of the target")
 
+    @property
+    def verify_tls(self) -> bool:
+        endpoint = self.spec.target.endpoint
+        return endpoint.verify_tls if endpoint is not None else True
+
     def header_templates(self) -> dict[str, str]:
         """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
         raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
@@ -273,7 +279,7 @@ class _Run:
         last = ""
         while time.monotonic() < deadline:
             try:
-                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0)
+                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0, verify=self.verify_tls)
                 if response.status_code < 400:
                     return
                 last = f"status {response.status_code}"
@@ -302,7 +308,7 @@ class _Run:
         from brownout.probes import ProbeRunner, ProbeTarget
 
         target = ProbeTarget(base_url=self.base_url, clock=self.clock, headers=self.auth_headers(),
-                             model=self.spec.target.model)
+                             model=self.spec.target.model, verify_tls=self.verify_tls)
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
@@ -418,8 +424,9 @@ class _Run:
     def inject(self, window: PlannedWindow) -> None:
         driver_cls = DRIVERS[window.fault.kind]
         driver = driver_cls(window.fault, self.context)
-        record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None,
-                             region=getattr(window.fault, "region", None))
+        # Only a region outage makes a failover: a replica kill scoped to a region does not.
+        region = getattr(window.fault, "region", None) if window.fault.kind.endswith("region-down") else None
+        record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None, region=region)
         self.timeline.faults.append(record)
         try:
             handle = driver.prepare()
@@ -486,9 +493,10 @@ class _Run:
 
         def wait(applied: _Applied) -> None:
             t = applied.driver.wait_ready(applied.handle, timeout)
-            if t is not None:  # wait_ready answers in epoch seconds, the run clock's axis
-                applied.record.recovered_at = t
-                self.timeline.events.append(TimelineEvent(t, "fault_recovered", applied.window.fault.name))
+            with self._timeline_lock:  # scoring may already be reading the timeline: then it is too late
+                if t is not None and not self._timeline_closed:  # epoch seconds, the run clock's axis
+                    applied.record.recovered_at = t
+                    self.timeline.events.append(TimelineEvent(t, "fault_recovered", applied.window.fault.name))
 
         self._recovery_pool = ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="ready")
         for applied in todo:
@@ -517,9 +525,10 @@ class _Run:
     # ----- teardown -----------------------------------------------------------------------
     def stop_everything(self) -> None:
         """Stop every helper process and thread; one failing stop never skips the others."""
-        pool = getattr(self, "_recovery_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if self._recovery_pool is not None:
+            with self._timeline_lock:
+                self._timeline_closed = True  # a ready-wait still polling can no longer change the timeline
+            self._recovery_pool.shutdown(wait=False, cancel_futures=True)
         steps = [
             ("probes", self.probe_runner, None),
             ("metrics sampler", self.sampler, None),
@@ -550,25 +559,15 @@ class _Run:
 
 
 def _environment(run: _Run) -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
+    """Versions and host (collected by reports), plus what only the runner knows about the target."""
+    from brownout.reports import collect_environment
 
-    versions = {}
-    for package in ("locust", "httpx", "kubernetes", "pandas", "pydantic", "toxiproxy-python"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
     target = run.spec.target
     return {
-        "brownout": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "host": socket.gethostname(),
-        "packages": versions,
+        **collect_environment(run.options.workers or run.spec.load.workers).model_dump(),
         "target": "sandbox" if target.sandbox else "endpoint",
         "target_profile": target.sandbox.profile if target.sandbox else None,
         "base_url": run.base_url,
-        "workers": run.options.workers or run.spec.load.workers,
         "run_id": run.journal.run_id if run.journal else None,
     }
 
@@ -628,7 +627,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
             log(message)
         if status is not RunStatus.DRY_RUN and run.out_dir is not None:
             signum = run.signals.signum
-            scored = _score_and_write(run, status, message, 128 + signum if signum else None)
+            scored = _score_and_write(run, status, message, interrupted_exit_code(signum) if signum else None)
             outputs, status = scored["outputs"], scored["status"]
             score, findings = scored["score"], scored["findings"]
     finally:

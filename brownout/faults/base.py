@@ -5,11 +5,11 @@ Lifecycle, as the runner drives it (each step journaled *before* it runs):
     driver = DRIVERS[spec.kind](spec, context)
     driver.resolve()          -> Resolution   what a dry run prints; no side effects
     handle = driver.prepare() -> FaultHandle  picks targets, captures original state; no side effects
-    journal.intent(handle)                    on disk before anything changes
+    journal.fault_intent(handle)              on disk before anything changes
     driver.inject(handle)                     applies the fault; may fail half-way
-    journal.applied(handle)
+    journal.fault_applied(handle)             with the handle again: inject may have added to it (a pid)
     type(driver).rollback(handle)             undoes it; idempotent, safe after a partial inject
-    journal.undone(handle)
+    journal.fault_undone(handle)
 
 `rollback` needs nothing but the handle, so `brownout recover` can undo a fault
 from another process after the runner was SIGKILLed. Handles are JSON.

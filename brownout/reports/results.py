@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import ConfigDict, Field
 
+from brownout.exit_codes import EXIT_CODES
 from brownout.experiments.spec.experiment import Experiment
 from brownout.experiments.timeline import Timeline
 from brownout.probes.result import ProbeResult
@@ -50,10 +51,8 @@ SCHEMA_VERSION = "brownout.results/v1"
 RunStatus = Literal["passed", "aborted", "not_steady", "error", "interrupted"]
 """How the run ended, from the runner: `passed` means it ran to the end and scoring decides."""
 Verdict = Literal["passed", "failed", "aborted", "not_steady", "error", "interrupted"]
-EXIT_CODES: dict[str, int] = {"passed": 0, "failed": 1, "aborted": 3, "not_steady": 4, "error": 5, "interrupted": 130}
-"""Exit code per verdict: the same as `brownout.cli.EXIT_CODES` (interrupted: 128 + SIGINT)."""
 
-_PACKAGES = ("locust", "pandas", "pydantic", "httpx", "aiohttp", "kubernetes", "jinja2")
+_PACKAGES = ("locust", "pandas", "pydantic", "httpx", "aiohttp", "kubernetes", "jinja2", "toxiproxy-python")
 
 
 class Environment(ResultModel):

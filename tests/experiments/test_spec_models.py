@@ -46,3 +46,12 @@ def test_name_pattern_is_in_the_json_schema() -> None:
     prop = Sample.model_json_schema()["properties"]["name"]
     assert prop["pattern"] == NAME_PATTERN
     assert "Lower-case identifier" in prop["description"]
+
+
+def test_shares_take_percentages_like_slo_thresholds() -> None:
+    from brownout.experiments.spec.objectives import Scoring, SteadyState
+    from brownout.experiments.spec.units import FROM_FILE
+
+    scoring = Scoring.model_validate({"error_budget": "1%", "recovery_tolerance": "20%"}, context={FROM_FILE: True})
+    assert (scoring.error_budget, scoring.recovery_tolerance) == (0.01, 0.2)
+    assert SteadyState.model_validate({"min_probe_success": "80%"}).min_probe_success == 0.8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import json
 import math
 import re
@@ -26,6 +28,7 @@ from brownout.reports import (
     write_markdown,
 )
 from brownout.reports.raw import read_records_csv
+from brownout.reports.results import Verdict
 from tests.reports.builders import T0, frame, probes, req, spec, timeline
 
 SLOS = [
@@ -81,10 +84,11 @@ def test_status_from_runner_overrides_the_verdict():
     assert "stop condition 'errors' fired" in render_markdown(aborted)
 
 
-def test_exit_codes_match_the_cli():
-    from brownout.cli import EXIT_CODES as CLI
-
-    assert {v: c for v, c in EXIT_CODES.items() if v != "interrupted"} == {v: CLI[v] for v in EXIT_CODES if v != "interrupted"}
+def test_every_verdict_has_its_own_exit_code():
+    verdicts = typing.get_args(Verdict)
+    assert set(verdicts) <= set(EXIT_CODES)
+    codes = [EXIT_CODES[v] for v in verdicts]
+    assert len(set(codes)) == len(codes) and EXIT_CODES["passed"] == 0
 
 
 def test_runner_style_call_with_probe_list_live_steady_results_and_environment_dict():

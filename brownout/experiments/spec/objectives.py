@@ -106,6 +106,8 @@ class SteadyState(StrictModel):
 
     probes: list[Name] = Field(default_factory=list, description="Probes that must pass at least `min_probe_success` of their runs.")
     min_probe_success: float = Field(1.0, gt=0, le=1, description="Share of probe runs that must pass.")
+
+    _percentages = field_validator("min_probe_success", mode="before")(_threshold)
     checks: list[SteadyStateCheck] = Field(default_factory=list, description="Objectives over baseline load.")
     recheck_after_recovery: bool = Field(True, description="Check the same again over the recovery window.")
 
@@ -133,6 +135,8 @@ class GoodputCriteria(StrictModel):
 
 class Scoring(StrictModel):
     """How windows are cut and recovery is judged."""
+
+    _percentages = field_validator("recovery_tolerance", "error_budget", mode="before")(_threshold)
 
     bucket: Duration = Field(2.0, description="Time-bucket width of the timeline and of recovery detection.")
     recovery_tolerance: float = Field(

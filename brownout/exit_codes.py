@@ -1,0 +1,32 @@
+"""Exit codes, in one place: the CLI returns them and results.json records them.
+
+    0   passed: every SLO held (also a successful dry run)
+    1   failed: SLOs not met (the system did not degrade gracefully enough)
+    2   invalid input: the experiment file or the command line is wrong
+    3   aborted: a stop condition fired; faults were rolled back
+    4   not steady: the steady-state hypothesis failed; nothing was injected
+    5   error: harness or environment error (target unreachable, a rollback failed, ...)
+    128 + N  interrupted by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP) after rolling back
+"""
+
+from __future__ import annotations
+
+import signal
+
+__all__ = ["EXIT_CODES", "interrupted_exit_code"]
+
+EXIT_CODES: dict[str, int] = {
+    "passed": 0,
+    "dry_run": 0,
+    "failed": 1,
+    "invalid": 2,
+    "aborted": 3,
+    "not_steady": 4,
+    "error": 5,
+    "interrupted": 128 + signal.SIGINT,
+}
+
+
+def interrupted_exit_code(signum: int | None) -> int:
+    """128 + the signal number, the shell's convention; SIGINT's when unknown."""
+    return 128 + (signum or signal.SIGINT)
