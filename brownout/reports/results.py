@@ -33,7 +33,7 @@ from brownout.reports.models import (
     WindowMetrics,
 )
 from brownout.reports.score import resilience_score
-from brownout.reports.scoring import bucket_series, definitions, phase_metrics
+from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
 
 __all__ = [
@@ -152,8 +152,9 @@ def build_results(
     records = request_frame(records_df)
     runs = probe_frame(probes)
     probe_names = sorted({p.name for p in spec.probes} | set(runs["probe"].astype(str)))
-    phases = phase_metrics(records, runs, timeline, spec.scoring, probe_names)
-    recovery = time_to_recover(records, timeline, spec.scoring)
+    scoring = effective_scoring(spec)
+    phases = phase_metrics(records, runs, timeline, scoring, probe_names)
+    recovery = time_to_recover(records, timeline, scoring)
     failovers = failover_time(records, timeline)
     slos = evaluate_slos(spec, phases, recovery, failovers)
     if steady_state is None:
@@ -163,7 +164,7 @@ def build_results(
             for result in evaluate_steady_state(spec, records, runs, window.start, window.end, label=window.name)
         ]
     held = steady_state_held(steady_state)
-    score, components = resilience_score(slos, phases, recovery, spec.scoring)
+    score, components = resilience_score(slos, phases, recovery, scoring)
     verdict = _verdict(status, slos, held)
     return RunResults(
         experiment=spec.metadata.name,
@@ -178,8 +179,8 @@ def build_results(
         steady_state=steady_state,
         steady_state_held=held,
         phases=phases,
-        buckets=bucket_series(records, timeline, spec.scoring),
-        bucket_width=spec.scoring.bucket,
+        buckets=bucket_series(records, timeline, scoring),
+        bucket_width=scoring.bucket,
         recovery=recovery,
         failovers=failovers,
         timeline=timeline,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from brownout.experiments.spec.objectives import LATENCY_METRICS, Objective, Scoring
+from brownout.experiments.spec.experiment import Experiment
+from brownout.experiments.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.experiments.timeline import Timeline
 from brownout.reports.metrics import latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
@@ -34,6 +35,28 @@ from brownout.reports.window import (
 __all__ = ["bucket_series", "definitions", "objective_value", "phase_metrics", "window_metrics"]
 
 _LATENCY_ORDER = ("ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag")
+
+
+def effective_scoring(spec: Experiment) -> Scoring:
+    """`spec.scoring`, with goodput's per-request limits taken from the latency SLOs when none are set.
+
+    Goodput is vLLM's "ok and met every latency SLO": with no explicit `scoring.goodput`,
+    each upper-bound SLO on ttft, tpot or e2e (any statistic) becomes a per-request limit
+    (the tightest one per metric), so goodput never silently degrades to plain throughput.
+    """
+    explicit = spec.scoring.goodput
+    if any(getattr(explicit, name) is not None for name in _GOODPUT_METRICS):
+        return spec.scoring
+    limits: dict[str, float] = {}
+    for slo in spec.slos:
+        if slo.metric in _GOODPUT_METRICS and slo.op in ("<", "<=") and slo.threshold > 0:
+            limits[slo.metric] = min(limits.get(slo.metric, slo.threshold), slo.threshold)
+    if not limits:
+        return spec.scoring
+    return spec.scoring.model_copy(update={"goodput": GoodputCriteria(**limits)})
+
+
+_GOODPUT_METRICS = ("ttft", "tpot", "e2e")
 
 
 def _stats(records: pd.DataFrame, metric: str, adjusted: bool) -> LatencyStats:

@@ -21,7 +21,7 @@ from brownout.probes.result import ProbeResult
 from brownout.reports.fmt import RATE_METRICS, format_value
 from brownout.reports.metrics.frames import probe_frame, request_frame
 from brownout.reports.models import FailoverResult, ObjectiveResult, RecoveryResult, WindowMetrics
-from brownout.reports.scoring import objective_value, window_metrics
+from brownout.reports.scoring import effective_scoring, objective_value, window_metrics
 from brownout.reports.window import Window
 
 __all__ = ["evaluate", "evaluate_slos", "evaluate_steady_state", "margin", "steady_state_held", "steady_state_windows"]
@@ -93,7 +93,7 @@ def evaluate_steady_state(
     steady = spec.steady_state
     window = Window(label, start, end)
     names = sorted(set(steady.probes) | {c.probe for c in steady.checks if c.probe})
-    metrics = window_metrics(request_frame(records), probe_frame(probes), window, spec.scoring, names)
+    metrics = window_metrics(request_frame(records), probe_frame(probes), window, effective_scoring(spec), names)
     not_run_level = RecoveryResult(status="no_data", value=None, reason="not a window metric")
     checks = [
         (f"probe-{probe}", Objective(metric="probe_success_rate", probe=probe, op=">=", threshold=steady.min_probe_success))

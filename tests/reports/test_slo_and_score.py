@@ -168,3 +168,18 @@ def test_score_shares_out_weights_of_parts_that_do_not_apply():
     assert [p.value for p in parts] == [None, pytest.approx(0.5), None]
     score, _ = resilience_score([], {}, RecoveryResult(status="no_data", value=None), experiment.scoring)
     assert score is None
+
+
+def test_goodput_limits_come_from_latency_slos_when_none_are_set():
+    from brownout.reports.scoring import effective_scoring
+
+    experiment = spec(slos=[
+        {"name": "ttft", "metric": "ttft", "stat": "p95", "op": "<=", "threshold": "2s"},
+        {"name": "ttft-p50", "metric": "ttft", "stat": "p50", "op": "<", "threshold": "500ms"},
+        {"name": "e2e", "metric": "e2e", "stat": "p99", "op": "<=", "threshold": "10s"},
+        {"name": "avail", "metric": "success_rate", "op": ">=", "threshold": "99%"},
+    ])
+    criteria = effective_scoring(experiment).goodput
+    assert (criteria.ttft, criteria.tpot, criteria.e2e) == (0.5, None, 10.0)
+    explicit = spec(slos=experiment.model_dump(mode="json")["slos"], scoring={"goodput": {"tpot": "50ms"}})
+    assert effective_scoring(explicit).goodput.ttft is None and effective_scoring(explicit).goodput.tpot == 0.05

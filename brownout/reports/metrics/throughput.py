@@ -59,7 +59,8 @@ def meets_goodput(records: pd.DataFrame, criteria: GoodputCriteria) -> pd.Series
 
 
 def goodput(records: pd.DataFrame, duration: float, criteria: GoodputCriteria) -> float | None:
-    """Formula: ok requests meeting `scoring.goodput` limits / window seconds. Unit: requests/s. Higher is better."""
+    """Formula: ok requests meeting the per-request limits (`scoring.goodput`, else the latency SLOs) / window seconds.
+    Unit: requests/s. Higher is better."""
     return _per_second(meets_goodput(records, criteria).sum(), records, duration)
 
 
