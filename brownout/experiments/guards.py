@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
+import numpy as np
 
 from brownout.experiments.spec import guards as spec
 from brownout.probes.base import CheckFailed, failure_reason
 from brownout.probes.prometheus import OPS, instant_query
 from brownout.probes.result import ProbeResult
+from brownout.reports.metrics.latency import percentile
 
 __all__ = [
     "ErrorRateGuard",
@@ -35,7 +37,6 @@ __all__ = [
     "PromQLGuard",
     "Trigger",
     "build_triggers",
-    "percentile",
 ]
 
 SpecT = TypeVar("SpecT", bound="spec.ErrorRateGuard | spec.LatencyGuard | spec.ProbeFailuresGuard | spec.PromQLGuard")
@@ -94,14 +95,6 @@ def _completed_at(record: Record) -> float | None:
         if t is not None:
             return t
     return None
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default), q in 0..100."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 class _Sustained:
@@ -185,7 +178,8 @@ class LatencyGuard(_WindowTrigger[spec.LatencyGuard]):
         return None if t_end is None or t_send is None else [t_end - t_send]
 
     def _value(self, samples: list[list[float]]) -> float:
-        return percentile([x for sample in samples for x in sample], float(self.spec.stat[1:]))
+        # The reports' nearest-rank percentile, so a guard and an SLO on the same p95 agree.
+        return percentile(np.asarray([x for sample in samples for x in sample], dtype=float), float(self.spec.stat[1:]))
 
     def _label(self, value: float) -> str:
         return f"{self.spec.metric} {self.spec.stat} {value:.3f}s > {self.spec.above:g}s"
