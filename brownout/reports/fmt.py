@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 __all__ = ["RATE_METRICS", "format_margin", "format_time", "format_value", "unit_of"]
 
 RATE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate"})
-_SECONDS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag", "time_to_recover", "failover_time"})
+_SECONDS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag", "time_to_recover", "failover_time", "failback_time"})
 _UNITS = {"requests_per_s": "req/s", "goodput": "req/s", "output_tokens_per_s": "tok/s", "token_goodput": "tok/s",
           "error_budget_burn": "× budget"}
 

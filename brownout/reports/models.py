@@ -111,6 +111,8 @@ class FailoverResult(ResultModel):
     first_failure_at: Value = None
     served_elsewhere_at: Value = None
     reason: str = ""
+    failback: Value = None            # seconds from the region's return to its first served request; inf: never
+    served_home_at: Value = None
 
 
 class ObjectiveResult(ResultModel):

@@ -142,14 +142,17 @@ def objective_value(
 ) -> float | None:
     """The actual value an objective is judged on; None when there is no data.
 
-    time_to_recover and failover_time belong to the run, whatever the objective's
-    phase; failover_time is the worst region fault's.
+    time_to_recover, failover_time and failback_time belong to the run, whatever the
+    objective's phase; failover and failback times are the worst region fault's.
     """
     metric = objective.metric
     if metric == "time_to_recover":
         return recovery.value
     if metric == "failover_time":
         values = [f.value for f in failovers if f.value is not None]
+        return max(values) if values else None
+    if metric == "failback_time":
+        values = [f.failback for f in failovers if f.failback is not None]
         return max(values) if values else None
     if window is None:
         return None
@@ -173,6 +176,7 @@ _DOCUMENTED = {
     "token_goodput": throughput.token_goodput,
     "time_to_recover": recovery_metrics.time_to_recover,
     "failover_time": recovery_metrics.failover_time,
+    "failback_time": recovery_metrics.failover_time,
     "probe_success_rate": probe_metrics.probe_success_rate,
     "percentile": latency.percentile,
 }

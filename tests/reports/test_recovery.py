@@ -98,3 +98,20 @@ def test_failover_never_and_seamless_and_no_data():
     (result,) = failover_time(frame([req(10.5)]), timeline(faults=[REGION]))
     assert result.status == "no_data" and result.value is None
     assert failover_time(frame(never), timeline(faults=[KILL])) == []
+
+
+def test_failback_from_the_region_return_to_its_first_served_request():
+    rows = [
+        req(10.5, outcome="failed", e2e=0.2),
+        req(11.0, region="eu-west", e2e=0.1),
+        req(20.5, region="eu-west", e2e=0.1),               # after the region is back, still served elsewhere
+        req(21.0, region="us-east", e2e=0.5),               # home again, answered at 21.5
+    ]
+    (result,) = failover_time(frame(rows), timeline(faults=[REGION]))
+    assert result.served_home_at == pytest.approx(T0 + 21.5)
+    assert result.failback == pytest.approx(1.5, abs=1e-6)
+    (never_home,) = failover_time(frame(rows[:3]), timeline(faults=[REGION]))
+    assert never_home.failback == math.inf and never_home.served_home_at is None
+    still_down = FaultWindow("east-down", "sandbox-region-down", injected_at=T0 + 10, region="us-east")
+    (not_rolled_back,) = failover_time(frame(rows), timeline(faults=[still_down]))
+    assert not_rolled_back.failback is None

@@ -31,7 +31,7 @@ MetricName = Literal[
     "success_rate", "degraded_rate", "error_rate", "throttle_rate",
     "ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag",
     "output_tokens_per_s", "requests_per_s", "goodput", "token_goodput",
-    "time_to_recover", "failover_time", "error_budget_burn", "probe_success_rate",
+    "time_to_recover", "failover_time", "failback_time", "error_budget_burn", "probe_success_rate",
 ]
 LATENCY_METRICS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag"})
 Stat = Literal["p50", "p90", "p95", "p99", "mean", "max"]

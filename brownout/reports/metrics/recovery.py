@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from brownout.experiments.spec.objectives import Scoring
-from brownout.experiments.timeline import Timeline
+from brownout.experiments.timeline import FaultWindow, Timeline
 from brownout.reports.metrics.latency import percentile
 from brownout.reports.metrics.outcomes import is_success, success_rate
 from brownout.reports.metrics.table import RequestTable
@@ -112,14 +112,15 @@ def failover_time(records: pd.DataFrame, timeline: Timeline) -> list[FailoverRes
     another region at or after the first failure) - (first failure after injected_at).
     A failure's time is when the client saw it (t_end, else the last mark it has).
     No failure after injection but service from another region: 0 ("seamless").
+    failback (failback_time): (completion of the first ok/degraded request served by the
+    region again) - rolled_back_at; inf when it never served again, None before rollback.
     Region from the `region` column. Unit: seconds. Lower is better.
     """
     done = _first_mark(records, ("t_end", "t_last", "t_first", "t_headers", "t_send", "t_sched"))
     success = is_success(records)
     results = []
-    for fault in timeline.faults:
-        if fault.region is None:
-            continue
+    region_faults = [fault for fault in timeline.faults if fault.region is not None]
+    for fault in region_faults:
         base = dict(fault=fault.fault, region=fault.region, injected_at=fault.injected_at)
         if fault.injected_at is None:
             results.append(FailoverResult(status="no_data", value=None, reason="fault was never injected", **base))
@@ -144,4 +145,15 @@ def failover_time(records: pd.DataFrame, timeline: Timeline) -> list[FailoverRes
         at = float(served.min())
         results.append(FailoverResult(status="failed_over", value=at - first_failure, first_failure_at=first_failure,
                                       served_elsewhere_at=at, reason="", **base))
-    return results
+    return [_with_failback(result, fault, records, done, success) for result, fault in zip(results, region_faults)]
+
+
+def _with_failback(result: FailoverResult, fault: FaultWindow, records: pd.DataFrame, done: pd.Series,
+                   success: pd.Series) -> FailoverResult:
+    if fault.rolled_back_at is None:
+        return result
+    home = done[success & (records["region"] == fault.region) & (done >= fault.rolled_back_at)]
+    if home.empty:
+        return result.model_copy(update={"failback": math.inf})
+    at = float(home.min())
+    return result.model_copy(update={"failback": at - fault.rolled_back_at, "served_home_at": at})
