@@ -514,7 +514,8 @@ class _Run:
         self.event("steady_state", label, ok=ok, checks=[r.summary() for r in results])
         self.journal.append("steady_state", label=label, ok=ok, checks=[r.summary() for r in results])
         for r in results:
-            self.log(f"steady state ({label}): {r.summary()}", event="steady_state", check=r.name, passed=r.passed)
+            self.log(f"steady state ({label}, completed requests so far): {r.summary()}", event="steady_state",
+                     check=r.name, passed=r.passed)
         return ok
 
     def current_records(self):

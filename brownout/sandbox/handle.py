@@ -27,6 +27,7 @@ from brownout.sandbox.supervisor import STATE_FILE
 __all__ = ["SandboxHandle", "find_running", "log_tail", "start_sandbox", "stop_from_state_file"]
 
 SUPERVISOR_LOG = "supervisor.log"
+KILL_WAIT = 2.0
 
 
 def log_tail(workdir: Path, name: str, lines: int = 20) -> str:
@@ -99,8 +100,10 @@ class SandboxHandle:
         while time.monotonic() < deadline and pid_alive(self.supervisor_pid) and not self._reaped():
             time.sleep(0.05)
         leftovers = terminate([self.supervisor_pid, *children], grace=1.0)
-        self._reaped()
-        survivors = [p for p in leftovers if pid_alive(p)]
+        deadline = time.monotonic() + KILL_WAIT  # SIGKILL is not instant: let the kernel finish the job
+        while (survivors := [p for p in leftovers if pid_alive(p)]) and time.monotonic() < deadline:
+            self._reaped()
+            time.sleep(0.05)
         if survivors:
             raise SandboxError(f"sandbox processes survived stop: {survivors}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from brownout.sandbox.config import SandboxConfig
 __all__ = ["HOST", "ComponentArgs", "parse_component_args", "serve"]
 
 HOST = "127.0.0.1"
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 ComponentArgs = argparse.Namespace
 
 
@@ -34,7 +36,12 @@ def parse_component_args(description: str, argv: list[str] | None = None, **extr
 
 
 def serve(app: web.Application, port: int, name: str, *, detach: bool = False) -> None:
-    """Run `app` until SIGTERM/SIGINT; tie the process to its parent unless `detach`."""
+    """Run `app` until SIGTERM/SIGINT; tie the process to its parent unless `detach`.
+
+    A child inherits its parent's signal mask: a harness that blocks SIGTERM while it
+    spawns us would leave us deaf to every stop request, so unblock it first.
+    """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     if not detach:
         die_with_parent()
     logging.basicConfig(

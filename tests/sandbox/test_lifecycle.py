@@ -84,3 +84,27 @@ def test_start_timeout_names_the_late_components_and_leaves_nothing(tmp_path: Pa
     while _processes_with('"seed": 918273645') and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with('"seed": 918273645') == []
+
+
+def test_a_sandbox_started_with_sigterm_blocked_still_stops_gracefully(tmp_path: Path) -> None:
+    """A harness that holds SIGTERM while it spawns the sandbox (its children inherit the
+    mask) must still get a clean stop: every component handles SIGTERM and says so."""
+    blocked = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        handle = start_sandbox(SMALL, tmp_path)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    pids = _pids(handle.state())
+    try:
+        for pid in pids:
+            mask = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("SigBlk:"))
+            assert not int(mask.split()[1], 16) & (1 << (signal.SIGTERM - 1)), f"pid {pid} blocks SIGTERM"
+        started = time.monotonic()
+        handle.stop(timeout=10)
+        assert time.monotonic() - started < 8
+    finally:
+        if any(pid_alive(p) for p in pids):
+            handle.stop()
+    assert _wait_dead(pids, 2) == []
+    assert "all components stopped" in (tmp_path / "supervisor.log").read_text()

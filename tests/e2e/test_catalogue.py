@@ -1,0 +1,181 @@
+"""The experiment catalogue: every file validates, and each runs, shortened, on the real sandbox.
+
+For every fault family the same file passes on the resilient sandbox and fails on the
+fragile one, naming the SLOs it missed. Both profiles run side by side in their own
+subprocesses (own BROWNOUT_HOME), so a family costs one shortened run of wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from brownout.experiments.loading import validate_paths
+from brownout.experiments.spec.units import format_duration, parse_duration
+from tests.e2e.conftest import REPO, processes_with_marker, wait_for
+
+EXPERIMENTS = REPO / "experiments"
+SHORT_PHASES = 15.0
+"""Seconds of phases in a shortened run; sandbox start, rollback and reports come on top."""
+MIN_WINDOW = 4.0
+RUN_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a shortened run of one catalogue file must show on each profile."""
+
+    file: str
+    fragile_fails: frozenset[str]
+    """SLOs the fragile sandbox must miss; empty when both profiles pass (nothing the sandbox can do)."""
+
+
+CATALOGUE = [
+    Expectation("pod-kill.yaml", frozenset({"available-during-fault"})),
+    Expectation("gpu-oom.yaml", frozenset({"available-during-fault"})),
+    Expectation("region-failover.yaml", frozenset({"failover-time", "available-during-fault"})),
+    Expectation("slow-embeddings.yaml", frozenset({"available-during-fault", "e2e-during-fault"})),
+    Expectation("ci-gate.yaml", frozenset({"available-during-fault"})),
+    Expectation("dr-drill.yaml", frozenset({"failover-time", "available-during-loss"})),
+    Expectation("game-day.yaml", frozenset({"available-during-faults"})),
+    Expectation("stream-faults.yaml", frozenset()),
+]
+FULL_LENGTH_ELSEWHERE = {"quickstart.yaml"}  # tests/e2e/test_quickstart.py runs it as written
+
+
+def _scaled(value: Any, factor: float, least: float = 0.1) -> str:
+    """A duration times `factor`, floored to 100 ms (floors keep schedules inside their phase),
+    never below `least`; zero stays zero."""
+    seconds = parse_duration(value)
+    if seconds == 0:
+        return "0"
+    return format_duration(max(least, math.floor(seconds * factor * 10 + 1e-9) / 10))
+
+
+def shorten(document: dict[str, Any], total: float) -> dict[str, Any]:
+    """The same experiment compressed in time so its phases last about `total` seconds.
+
+    One factor scales the time axis: phases, fault schedules, the sandbox's cold start,
+    probe intervals and scoring buckets (2 s at least, so buckets hold requests). Baseline and recovery keep at least
+    `MIN_WINDOW` (their steady-state checks need requests and probe runs); faults are
+    placed within the fault phase only, so that floor never moves them. Thresholds,
+    timeouts and load rates stay as written.
+    """
+    phases = document["phases"]
+    factor = total / sum(parse_duration(v) for v in phases.values())
+    least = {"warmup": 0.5, "baseline": MIN_WINDOW, "recovery": MIN_WINDOW}
+    short = {**document, "phases": {k: _scaled(v, factor, least.get(k, 0.1)) for k, v in phases.items()}}
+    short["faults"] = [
+        {**f, "schedule": {k: _scaled(v, factor) for k, v in f.get("schedule", {}).items()}}
+        for f in document.get("faults", [])
+    ]
+    short["probes"] = [
+        {**p, "interval": _scaled(p["interval"], factor, least=0.5)} if "interval" in p else p
+        for p in document.get("probes", [])
+    ]
+    sandbox = document["target"].get("sandbox")
+    if sandbox and "cold_start" in sandbox:
+        short["target"] = {**document["target"], "sandbox": {**sandbox, "cold_start": _scaled(sandbox["cold_start"], factor)}}
+    scoring = document.get("scoring", {})
+    if "bucket" in scoring:
+        short["scoring"] = {**scoring, "bucket": _scaled(scoring["bucket"], factor, least=2.0)}
+    return short
+
+
+def _write_short(name: str, directory: Path) -> Path:
+    document = yaml.safe_load((EXPERIMENTS / name).read_text())
+    path = directory / name
+    path.write_text(yaml.safe_dump(shorten(document, SHORT_PHASES), sort_keys=False))
+    [(_, problems)] = validate_paths([path])
+    assert problems == [], f"shortened {name} is invalid: {problems}"
+    return path
+
+
+@dataclass
+class Run:
+    code: int
+    output: str
+    results: dict[str, Any]
+
+    @property
+    def unmet(self) -> set[str]:
+        return {s["name"] for s in self.results["slos"] if s["status"] != "pass"}
+
+
+def _run_profiles(path: Path, env: dict[str, str], out: Path) -> dict[str, Run]:
+    """`brownout run` on both profiles at once, each with its own journal home and output."""
+    procs = {}
+    for profile in ("resilient", "fragile"):
+        run_env = {**env, "BROWNOUT_SANDBOX_PROFILE": profile, "BROWNOUT_HOME": f"{env['BROWNOUT_HOME']}-{profile}"}
+        procs[profile] = subprocess.Popen(
+            [sys.executable, "-m", "brownout", "run", str(path), "--quiet", "--out", str(out / profile)],
+            env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+    runs = {}
+    try:
+        for profile, proc in procs.items():
+            output, _ = proc.communicate(timeout=RUN_TIMEOUT)
+            results_file = out / profile / "results.json"
+            assert results_file.is_file(), f"{profile}: no results.json (exit {proc.returncode})\n{output}"
+            runs[profile] = Run(proc.returncode, output, json.loads(results_file.read_text()))
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return runs
+
+
+def test_every_catalogue_file_validates():
+    results = validate_paths([EXPERIMENTS])
+    assert len(results) >= 9
+    assert {p.name for p, _ in results} >= {e.file for e in CATALOGUE} | FULL_LENGTH_ELSEWHERE
+    assert [(str(p), problems) for p, problems in results if problems] == []
+
+
+def test_shorten_keeps_units_places_and_validity(tmp_path):
+    document = yaml.safe_load((EXPERIMENTS / "game-day.yaml").read_text())
+    short = shorten(document, 24.5)
+    assert short["phases"] == {"warmup": "500ms", "baseline": "4s", "fault": "18s", "recovery": "4s"}
+    assert [f["schedule"] for f in short["faults"]] == [
+        {"start": "1s", "duration": "4s"}, {"start": "7s", "duration": "4s"}, {"start": "13s", "duration": "4s"}
+    ]
+    assert short["target"]["sandbox"]["cold_start"] == "1s"
+    assert [p["interval"] for p in short["probes"]] == ["500ms", "500ms"]
+    assert short["scoring"]["bucket"] == "2s"
+    assert short["load"] == document["load"] and short["slos"] == document["slos"]
+    assert document["phases"]["fault"] == "3m"  # the original is untouched
+    [(_, problems)] = validate_paths([_write_short("game-day.yaml", tmp_path)])
+    assert problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expect", CATALOGUE, ids=lambda e: e.file.removesuffix(".yaml"))
+def test_catalogue_experiment_shortened_on_both_profiles(expect: Expectation, brownout_env, tmp_path):
+    path = _write_short(expect.file, tmp_path)
+    runs = _run_profiles(path, brownout_env, tmp_path / "out")
+    resilient, fragile = runs["resilient"], runs["fragile"]
+
+    assert resilient.code == 0, resilient.output
+    assert resilient.results["verdict"] == "passed"
+    assert "verdict: passed" in resilient.output
+    assert all(f["injected_at"] and f["rolled_back_at"] for f in resilient.results["timeline"]["faults"])
+    if expect.fragile_fails:
+        assert fragile.code == 1, fragile.output
+        assert fragile.results["verdict"] == "failed"
+        assert expect.fragile_fails <= fragile.unmet, fragile.output
+        for name in expect.fragile_fails:
+            assert f"not met: slo '{name}'" in fragile.output
+    else:
+        assert (fragile.code, fragile.results["verdict"]) == (0, "passed"), fragile.output
+
+    wait_for(lambda: not processes_with_marker(brownout_env["BROWNOUT_TEST_MARKER"]), 10)
+    assert processes_with_marker(brownout_env["BROWNOUT_TEST_MARKER"]) == []
