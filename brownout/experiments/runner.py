@@ -425,7 +425,7 @@ class _Run:
         driver_cls = DRIVERS[window.fault.kind]
         driver = driver_cls(window.fault, self.context)
         # Only a region outage makes a failover: a replica kill scoped to a region does not.
-        region = getattr(window.fault, "region", None) if window.fault.kind.endswith("region-down") else None
+        region = window.fault.region_outage or (window.fault.region if window.fault.kind == "sandbox.region-down" else None)
         record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None, region=region)
         self.timeline.faults.append(record)
         try:
@@ -448,8 +448,8 @@ class _Run:
         record.targets = [str(t) for t in handle.data.get("replicas", handle.data.get("targets", []))]
         self.journal.fault_applied(window.entry_id, detail, handle.to_dict())
         self.event("fault_injected", window.fault.name, **detail)
-        if window.fault.kind.endswith("region-down"):
-            self.event("region_down", record.region or "")
+        if record.region:
+            self.event("region_down", record.region)
         self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}", event="fault_injected",
                  fault=window.fault.name, kind=window.fault.kind, detail=detail)
 
@@ -463,8 +463,8 @@ class _Run:
         applied.record.rolled_back_at = self.clock.now()
         if result.ok:
             self.event("fault_rolled_back", applied.window.fault.name, attempts=result.attempts)
-            if applied.window.fault.kind.endswith("region-down"):
-                self.event("region_up", applied.record.region or "")
+            if applied.record.region:
+                self.event("region_up", applied.record.region)
             self.log(f"rolled back '{applied.window.fault.name}'", event="fault_rolled_back", fault=applied.window.fault.name)
         else:
             applied.record.error = result.error

@@ -141,6 +141,34 @@ def test_every_catalogue_file_validates():
     assert [(str(p), problems) for p, problems in results if problems] == []
 
 
+def _commented_faults(text: str) -> list[dict[str, Any]]:
+    """The commented-out alternative faults (`  # - name: ...` blocks), uncommented."""
+    blocks, current = [], None
+    for line in text.splitlines():
+        if line.startswith("  # - name:"):
+            current = [line.replace("  # ", "  ", 1)]
+            blocks.append(current)
+        elif current is not None and line.startswith("  #   "):
+            current.append(line.replace("  # ", "  ", 1))
+        else:
+            current = None
+    return [item for block in blocks for item in yaml.safe_load("\n".join(block))]
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_commented_alternatives_are_valid_faults(path):
+    """Users uncomment these for a cluster or a real Toxiproxy: they must be right as written."""
+    from pydantic import TypeAdapter
+
+    from brownout.experiments.spec.faults import Fault
+    from brownout.experiments.spec.units import FROM_FILE
+
+    alternatives = _commented_faults(path.read_text())
+    for fault in alternatives:
+        TypeAdapter(Fault).validate_python(fault, context={FROM_FILE: True})
+    assert all(not f["kind"].startswith("sandbox.") for f in alternatives)
+
+
 def test_shorten_keeps_units_places_and_validity(tmp_path):
     document = yaml.safe_load((EXPERIMENTS / "game-day.yaml").read_text())
     short = shorten(document, 24.5)

@@ -56,3 +56,8 @@ class Selection(StrictModel):
 class FaultBase(StrictModel):
     name: Name = Field(..., description="Unique fault name, used in the journal and the report.")
     schedule: Schedule = Field(default_factory=Schedule, description="When the fault is active.")
+    region_outage: Name | None = Field(
+        None,
+        description="The region this fault takes down (e.g. a scale-down in that region's context, a cordon of its "
+        "zone, its proxy disabled): failover and failback times are scored for it. Implied by sandbox.region-down.",
+    )
