@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from brownout.processes import free_port, pdeathsig, terminate
+from tests.support.debian import find_or_install
 
 __all__ = ["Exporter", "PrometheusServer", "find_or_install_prometheus", "start_prometheus"]
 
@@ -51,17 +51,9 @@ class Exporter:
 
 def find_or_install_prometheus() -> str | None:
     """The prometheus binary, installing Debian's package when missing; None when impossible."""
-    found = shutil.which("prometheus") or (Path("/usr/bin/prometheus").exists() and "/usr/bin/prometheus")
-    if found:
-        return str(found)
-    if shutil.which("apt-get") is None:
-        return None
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"]
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    if subprocess.run(install, env=env, capture_output=True, timeout=600, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600, check=False)
-        subprocess.run(install, env=env, capture_output=True, timeout=600, check=False)
-    return shutil.which("prometheus")
+    if Path("/usr/bin/prometheus").exists():
+        return "/usr/bin/prometheus"
+    return find_or_install("prometheus", "prometheus")
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +21,7 @@ from typing import Any, Self
 import websocket
 
 from brownout.processes import pdeathsig
+from tests.support.debian import find_or_install
 
 __all__ = ["Browser", "PageLoad", "find_or_install_chromium"]
 
@@ -32,13 +32,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def find_or_install_chromium() -> str | None:
     """The chromium binary, installing Debian's package when missing; None when impossible."""
-    found = shutil.which("chromium")
-    if found or shutil.which("apt-get") is None or os.geteuid() != 0:
-        return found
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600, check=False)
-    subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True, timeout=900, check=False)
-    return shutil.which("chromium")
+    return find_or_install("chromium", "chromium")
 
 
 @dataclass
