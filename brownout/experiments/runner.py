@@ -37,6 +37,7 @@ from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
 from brownout.experiments.timeline import FaultWindow, PhaseWindow, Timeline, TimelineEvent
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
+from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
 from brownout.loadgen.records import RunClock
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
@@ -167,6 +168,7 @@ class _Run:
         self.context = FaultContext(seed=self.spec.load.seed)
         self.timeline = Timeline(run_start=self.clock.now())
         self.applied: list[_Applied] = []
+        self.links: list[tuple[str, FaultHandle]] = []   # set-up routed through proxies, undone after the faults
         self.undo_results: list[UndoResult] = []
         self.triggers: list[Any] = []
         self.steady_results: list[Any] = []
@@ -243,6 +245,12 @@ class _Run:
             self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
             self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
+        if self.context.sandbox_control and needs_embedder_link(list(self.spec.faults)):
+            link = SandboxEmbedderLinkDriver(LinkSpec(), self.context)
+            if not self.options.dry_run:
+                self.route_through_proxy(link)
+            elif self.toxiproxy is not None:  # our own proxy: creating it changes nothing of the target
+                link.ensure_proxy(link.prepare())
 
         with self.signals.deferred():
             proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
@@ -263,6 +271,16 @@ class _Run:
         """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
         raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
         return {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
+
+    def route_through_proxy(self, link: FaultDriver) -> None:
+        """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
+        handle = link.prepare()
+        entry_id = f"setup:{link.spec.name}"
+        self.journal.fault_intent(entry_id, handle.to_dict())
+        self.links.append((entry_id, handle))
+        detail = link.inject(handle)
+        self.journal.fault_applied(entry_id, detail, handle.to_dict())
+        self.log(f"{link.spec.name}: {detail}")
 
     def auth_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
@@ -473,7 +491,15 @@ class _Run:
                      "run `brownout recover`)", event="fault_rollback_failed", fault=applied.window.fault.name, error=result.error)
 
     def rollback_all(self) -> None:
-        """Undo every applied fault, newest first; one that raises never keeps the others applied."""
+        """Undo every applied fault, newest first, then the set-up links; one that raises never keeps the others."""
+        self.rollback_faults()
+        policy = self.spec.rollback
+        while self.links:
+            entry_id, handle = self.links.pop()
+            result = undo_fault(entry_id, handle, self.journal, retries=policy.retries, backoff=policy.backoff, log=self.log)
+            self.undo_results.append(result)
+
+    def rollback_faults(self) -> None:
         for applied in reversed(self.applied):
             try:
                 self.rollback(applied)
@@ -674,7 +700,7 @@ def _run_phases(run: _Run) -> RunStatus:
     fault = run.phase("fault", bounds[2], bounds[3])
     windows = plan_fault_windows(spec.faults, fault.start, phases.fault, spec.load.seed)
     run.hold("fault", fault.end, windows)
-    run.rollback_all()
+    run.rollback_faults()  # the set-up links stay: recovery sees the same network path as the baseline
 
     recovery = run.phase("recovery", bounds[3], bounds[4])
     run.wait_recovered(phases.recovery)

@@ -13,6 +13,7 @@ from brownout.faults.sandbox import (
     SandboxReplicaKillDriver,
     SandboxSlowEmbeddingsDriver,
 )
+from brownout.faults.sandbox_links import SandboxEmbedderLinkDriver
 from brownout.faults.stream import StreamFaultDriver
 
 __all__ = ["DRIVERS"]
@@ -30,6 +31,7 @@ _DRIVER_CLASSES: tuple[type[FaultDriver], ...] = (
     NodeCordonDriver,
     GpuMemoryHogDriver,
     KvCacheFloodDriver,
+    SandboxEmbedderLinkDriver,  # run set-up, not in the spec: registered so `brownout recover` can undo it
 )
 
 DRIVERS: dict[str, type[FaultDriver]] = {cls.kind: cls for cls in _DRIVER_CLASSES}

@@ -22,12 +22,19 @@ from brownout.experiments.spec.faults.sandbox import (
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.selection import pick
 
-__all__ = ["SandboxGpuOomDriver", "SandboxRegionDownDriver", "SandboxReplicaKillDriver", "SandboxSlowEmbeddingsDriver"]
+__all__ = [
+    "SandboxGpuOomDriver",
+    "SandboxRegionDownDriver",
+    "SandboxReplicaKillDriver",
+    "SandboxSlowEmbeddingsDriver",
+    "control_call",
+    "sandbox_state",
+]
 
 _TIMEOUT = 5.0
 
 
-def _call(method: str, url: str, error: type[Exception], json: Any = None) -> dict[str, Any]:
+def control_call(method: str, url: str, error: type[Exception], json: Any = None) -> dict[str, Any]:
     try:
         response = httpx.request(method, url, json=json, timeout=_TIMEOUT)
     except httpx.HTTPError as exc:
@@ -38,7 +45,7 @@ def _call(method: str, url: str, error: type[Exception], json: Any = None) -> di
 
 
 def sandbox_state(control_url: str, error: type[Exception] = InjectError) -> dict[str, Any]:
-    return _call("GET", f"{control_url}/sandbox/state", error)
+    return control_call("GET", f"{control_url}/sandbox/state", error)
 
 
 class _SandboxDriver(FaultDriver):
@@ -90,7 +97,7 @@ class SandboxReplicaKillDriver(_SandboxDriver):
     def inject(self, handle: FaultHandle) -> dict[str, Any]:
         killed = {}
         for name in handle.data["replicas"]:
-            answer = _call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/signal", InjectError,
+            answer = control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/signal", InjectError,
                            {"signal": handle.data["signal"]})
             killed[name] = answer.get("pid")
         return {"killed": killed}
@@ -141,14 +148,14 @@ class SandboxGpuOomDriver(_SandboxDriver):
 
     def inject(self, handle: FaultHandle) -> dict[str, Any]:
         for name in handle.data["replicas"]:
-            _call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/gpu", InjectError,
+            control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/gpu", InjectError,
                   {"gpu_memory": handle.data["gpu_memory"]})
         return {"replicas": handle.data["replicas"]}
 
     @classmethod
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
         for name in handle.data["replicas"]:
-            _call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/gpu", RollbackError, {"gpu_memory": None})
+            control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/gpu", RollbackError, {"gpu_memory": None})
         return {"restored": handle.data["replicas"]}
 
     @classmethod
@@ -175,12 +182,12 @@ class SandboxRegionDownDriver(_SandboxDriver):
         return self._handle(region=self.spec.region, replicas=[c["name"] for c in replicas])
 
     def inject(self, handle: FaultHandle) -> dict[str, Any]:
-        _call("POST", f"{handle.data['control_url']}/sandbox/regions/{handle.data['region']}/down", InjectError)
+        control_call("POST", f"{handle.data['control_url']}/sandbox/regions/{handle.data['region']}/down", InjectError)
         return {"region": handle.data["region"]}
 
     @classmethod
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
-        _call("POST", f"{handle.data['control_url']}/sandbox/regions/{handle.data['region']}/up", RollbackError)
+        control_call("POST", f"{handle.data['control_url']}/sandbox/regions/{handle.data['region']}/up", RollbackError)
         return {"region": handle.data["region"]}
 
     @classmethod
@@ -208,11 +215,11 @@ class SandboxSlowEmbeddingsDriver(_SandboxDriver):
         return self._handle(latency=self.spec.latency, jitter=self.spec.jitter)
 
     def inject(self, handle: FaultHandle) -> dict[str, Any]:
-        _call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", InjectError,
+        control_call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", InjectError,
               {"latency": handle.data["latency"], "jitter": handle.data["jitter"]})
         return {"latency": handle.data["latency"]}
 
     @classmethod
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
-        _call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", RollbackError, {"latency": 0, "jitter": 0})
+        control_call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", RollbackError, {"latency": 0, "jitter": 0})
         return {"latency": 0}

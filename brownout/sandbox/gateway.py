@@ -371,6 +371,17 @@ async def _health_loop(state: GatewayState) -> None:
         await asyncio.sleep(HEALTH_INTERVAL)
 
 
+async def set_embedder(request: web.Request) -> web.Response:
+    """Re-point the embedding link (e.g. through a Toxiproxy proxy, where network faults act on it)."""
+    state = request.app[STATE]
+    body = await request.json()
+    url = body.get("url")
+    if not isinstance(url, str) or not url.startswith("http"):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "url must be an http(s) URL"}), content_type="application/json")
+    previous, state.embedder_url = state.embedder_url, url.rstrip("/")
+    return web.json_response({"embedder_url": state.embedder_url, "previous": previous})
+
+
 def build_app(config: SandboxConfig, upstreams: list[Upstream], embedder_url: str) -> web.Application:
     bucket = TokenBucket(config.rate_limit_tokens_per_s) if config.rate_limit_tokens_per_s else None
     index = [(doc, embed_text(doc["title"] + " " + doc["text"])) for doc in CORPUS]
@@ -397,6 +408,7 @@ def build_app(config: SandboxConfig, upstreams: list[Upstream], embedder_url: st
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/admin/embedder", set_embedder)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         timeout = aiohttp.ClientTimeout(total=None, connect=1.0, sock_read=30.0)

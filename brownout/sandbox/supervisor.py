@@ -94,6 +94,7 @@ class Supervisor:
         self.components = {c.name: c for c in plan_components(config)}
         self.regions = {region: "up" for region in config.regions}
         self.embedder_latency = {"latency": 0.0, "jitter": 0.0}
+        self.embedder_via: str | None = None  # the gateway reaches the embedder through this proxy when set
         self.stopping = False
         self.session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -115,7 +116,7 @@ class Supervisor:
                 for u in self.components.values()
                 if u.role in ("replica", "fallback")
             ]
-            argv += ["--upstreams", json.dumps(upstreams), "--embedder", self.components["embedder"].url]
+            argv += ["--upstreams", json.dumps(upstreams), "--embedder", self.embedder_via or self.components["embedder"].url]
         return argv
 
     async def spawn(self, c: Component, cold_start: float) -> None:
@@ -214,6 +215,7 @@ class Supervisor:
             "profile": self.config.profile,
             "regions": dict(self.regions),
             "embedder_latency": dict(self.embedder_latency),
+            "links": {"embedder": self.embedder_via},
             "components": [describe(c) for c in self.components.values()],
         }
 
@@ -354,6 +356,31 @@ async def embedder_latency(request: web.Request) -> web.Response:
     return web.json_response({**wanted, "previous": previous, "changed": wanted != previous, "applied_now": applied})
 
 
+async def embedder_link(request: web.Request) -> web.Response:
+    """Route the gateway's embedding calls through `via` (a proxy URL), or straight again with null.
+
+    Survives gateway restarts. A network fault on that proxy then acts on the
+    gateway-to-embedder link only, as a toxic on a real embedding service's proxy would.
+    """
+    sup = request.app[SUPERVISOR]
+    body = await _body(request)
+    via = body.get("via")
+    if via is not None and (not isinstance(via, str) or not via.startswith("http")):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "via must be an http(s) URL or null"}), content_type="application/json")
+    previous, sup.embedder_via = sup.embedder_via, via
+    gateway = sup.components["gateway"]
+    applied = False
+    if gateway.alive and sup.session is not None:
+        target = via or sup.components["embedder"].url
+        try:
+            async with sup.session.post(gateway.url + "/admin/embedder", json={"url": target}) as response:
+                applied = response.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            applied = False
+    sup.write_state_file()
+    return web.json_response({"via": via, "previous": previous, "changed": via != previous, "applied_now": applied})
+
+
 def build_app(config: SandboxConfig, workdir: Path, control_port: int, detach: bool) -> web.Application:
     sup = Supervisor(config, workdir, control_port, detach)
     app = web.Application()
@@ -364,6 +391,7 @@ def build_app(config: SandboxConfig, workdir: Path, control_port: int, detach: b
     app.router.add_post("/sandbox/regions/{region}/down", region_down)
     app.router.add_post("/sandbox/regions/{region}/up", region_up)
     app.router.add_post("/sandbox/embedder/latency", embedder_latency)
+    app.router.add_post("/sandbox/links/embedder", embedder_link)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         sup.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5.0))
