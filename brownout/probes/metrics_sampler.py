@@ -16,17 +16,17 @@ import json
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
-from brownout.errors import ProbeError
 from brownout.experiments.spec.metrics import MetricsEndpoint, MetricsSampling
 from brownout.experiments.timeline import PhaseWindow
 from brownout.loadgen.records import RunClock
+from brownout.probes.background import BackgroundLoop
 
 __all__ = [
     "MetricSampler",
@@ -115,34 +115,17 @@ class MetricSampler:
         self._failures: list[ScrapeFailure] = []
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
+        self._background = BackgroundLoop("brownout-metrics", _START_TIMEOUT)
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise ProbeError("metric sampler already started")
         if self.out_path is not None:
             self.out_path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.out_path.open("a", encoding="utf-8")
-        ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(ready)), name="brownout-metrics",
-                                        daemon=True)
-        self._thread.start()
-        if not ready.wait(_START_TIMEOUT):
-            self.stop()
-            raise ProbeError("metric sampler loop failed to start")
+        self._background.start(self._main)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel scrapes in flight, join the thread and close the file."""
-        thread, loop, stopping = self._thread, self._loop, self._stopping
-        if thread is not None and loop is not None and stopping is not None and thread.is_alive():
-            loop.call_soon_threadsafe(stopping.set)
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                raise ProbeError(f"metric sampler thread did not stop within {timeout:g}s")
-        self._thread = None
+        self._background.stop(timeout)
         with self._lock:
             if self._file is not None:
                 self._file.close()
@@ -165,15 +148,13 @@ class MetricSampler:
             if self._file is not None:
                 self._file.flush()
 
-    async def _main(self, ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
+    async def _main(self, stopping: asyncio.Event, ready: Callable[[], None]) -> None:
         # trust_env=False: an HTTP_PROXY in the environment must not reroute scrapes.
         async with httpx.AsyncClient(timeout=self.spec.timeout, trust_env=False) as client:
             tasks = [asyncio.create_task(self._every(endpoint, client)) for endpoint in self.spec.endpoints]
-            ready.set()
+            ready()
             try:
-                await self._stopping.wait()
+                await stopping.wait()
             finally:
                 for task in tasks:
                     task.cancel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +19,7 @@ import httpx
 
 from brownout.errors import ProbeError
 from brownout.experiments.spec.probes import Probe
+from brownout.probes.background import BackgroundLoop
 from brownout.probes.base import ProbeCheck
 from brownout.probes.registry import build_check
 from brownout.probes.result import ProbeResult
@@ -43,35 +44,18 @@ class ProbeRunner:
         self._results: list[ProbeResult] = []
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
+        self._background = BackgroundLoop("brownout-probes", _START_TIMEOUT)
         self._client: httpx.AsyncClient | None = None
-        self._failure: BaseException | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise ProbeError("probe runner already started")
         self._open_file()
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._thread_main, args=(ready,), name="brownout-probes", daemon=True)
-        self._thread.start()
-        if not ready.wait(_START_TIMEOUT) or self._failure is not None:
-            self.stop()
-            raise ProbeError(f"probe loop failed to start: {self._failure or 'timed out'}")
+        self._background.start(self._main)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel every probe (in-flight runs included), close the client and join the thread."""
-        thread, loop, stopping = self._thread, self._loop, self._stopping
-        if thread is not None and loop is not None and stopping is not None and thread.is_alive():
-            loop.call_soon_threadsafe(stopping.set)
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                raise ProbeError(f"probe thread did not stop within {timeout:g}s")
-        self._thread = None
+        self._background.stop(timeout)
         with self._lock:
             if self._file is not None:
                 self._file.close()
@@ -79,7 +63,7 @@ class ProbeRunner:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._background.running
 
     # -- results ---------------------------------------------------------------------
 
@@ -101,9 +85,9 @@ class ProbeRunner:
         check = self._checks.get(name)
         if check is None:
             raise ProbeError(f"unknown probe '{name}'; defined: {', '.join(sorted(self._checks)) or 'none'}")
-        loop, client = self._loop, self._client
-        if self.running and loop is not None and client is not None:
-            future = asyncio.run_coroutine_threadsafe(self._run_and_record(check, client, raise_errors=True), loop)
+        client = self._client
+        if self.running and client is not None:
+            future = self._background.submit(self._run_and_record(check, client, raise_errors=True))
             return future.result(check.timeout + _START_TIMEOUT)
         self._open_file()
         return asyncio.run(self._once(check))
@@ -141,27 +125,13 @@ class ProbeRunner:
         self._record(result)
         return result
 
-    def _thread_main(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._main(ready))
-        except Exception as exc:  # noqa: BLE001 - surfaced by start(); the thread must not die silently
-            self._failure = exc
-            ready.set()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-
-    async def _main(self, ready: threading.Event) -> None:
-        self._stopping = asyncio.Event()
+    async def _main(self, stopping: asyncio.Event, ready: Callable[[], None]) -> None:
         async with self._new_client() as client:
             self._client = client
             tasks = [asyncio.create_task(self._every(check, client)) for check in self._checks.values()]
-            ready.set()
+            ready()
             try:
-                await self._stopping.wait()
+                await stopping.wait()
             finally:
                 self._client = None
                 for task in tasks:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from brownout.sandbox import SandboxConfig, start_sandbox
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -67,6 +69,17 @@ def brownout_env(tmp_path):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.fixture
+def attached_sandbox(tmp_path):
+    """A sandbox started apart from the run (like `brownout sandbox up`): faults on it outlive the run,
+    so a test can see whether they were undone."""
+    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=2, cold_start=1.0), tmp_path / "sb", detach=True)
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 def run_brownout(args: list[str], env: dict, timeout: float = 240, **kwargs) -> subprocess.CompletedProcess:

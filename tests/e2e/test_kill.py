@@ -13,7 +13,6 @@ import textwrap
 import httpx
 import pytest
 
-from brownout.sandbox import SandboxConfig, start_sandbox
 from tests.e2e.conftest import (
     journal_entries,
     popen_brownout,
@@ -23,15 +22,6 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def attached_sandbox(tmp_path):
-    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=2, cold_start=1.0), tmp_path / "sb", detach=True)
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def _experiment(tmp_path, control_url: str) -> str:

@@ -9,19 +9,9 @@ import httpx
 import pytest
 
 from brownout.loadgen.records import load_records
-from brownout.sandbox import SandboxConfig, start_sandbox
 from tests.e2e.conftest import journal_entries, processes_with_marker, run_brownout, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def attached_sandbox(tmp_path):
-    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=1, cold_start=1.0), tmp_path / "sb", detach=True)
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def test_a_latency_toxic_on_the_embedder_link_slows_retrieval_and_is_undone(attached_sandbox, brownout_env, tmp_path):
