@@ -13,10 +13,8 @@ SIGINT/SIGTERM. After SIGKILL the journal lets `brownout recover` finish the job
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
-import os
 import signal
 import threading
 import time
@@ -24,20 +22,20 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-import httpx
 
+from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError
 from brownout.exit_codes import interrupted_exit_code
-from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError, TargetError
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
 from brownout.experiments.journal import Journal, brownout_home
 from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
+from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
+from brownout.experiments.target import TargetSession
 from brownout.experiments.timeline import FaultWindow, PhaseWindow, Timeline, TimelineEvent
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
-from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
 from brownout.loadgen.records import RunClock
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
@@ -53,64 +51,6 @@ class RunStatus(enum.Enum):
     ERROR = "error"              # harness or environment error
     INTERRUPTED = "interrupted"  # SIGINT / SIGTERM
     DRY_RUN = "dry_run"
-
-
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-"""Signals that roll back and end the run (SIGHUP: the terminal or SSH session went away)."""
-
-
-class _SignalGate:
-    """Turns SIGINT/SIGTERM/SIGHUP/SIGQUIT into RunInterrupted, except while a process is starting.
-
-    While `deferred()` is active a signal is only noted, so the starting process's handle
-    is stored (and later stopped) before the interruption lands. A flag, not a blocked
-    signal mask: children inherit the mask, and a child that cannot receive SIGTERM
-    would not die with us.
-    """
-
-    def __init__(self, log: Log) -> None:
-        self.log = log
-        self.received: list[int] = []   # 0 marks "rollback started: signals no longer interrupt"
-        self._deferring = 0
-        self._pending: int | None = None
-
-    def handle(self, signum: int, _frame: Any) -> None:
-        if self.received:
-            self.log(f"{signal.Signals(signum).name} again: rollback is in progress, please wait")
-            return
-        if self._deferring:
-            self._pending = self._pending or signum
-            return
-        self.received.append(signum)
-        raise RunInterrupted(signum)
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        self._deferring += 1
-        try:
-            yield
-        finally:
-            self._deferring -= 1
-            if not self._deferring and self._pending is not None and not self.received:
-                signum, self._pending = self._pending, None
-                self.received.append(signum)
-                raise RunInterrupted(signum)
-
-    def close_for_rollback(self) -> None:
-        if not self.received:
-            self.received.append(0)
-
-    @property
-    def signum(self) -> int | None:
-        return next((s for s in self.received if s), None)
-
-
-class RunInterrupted(BaseException):
-    """Raised in the main thread by SIGINT/SIGTERM; BaseException so no `except Exception` swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
 
 
 @dataclass
@@ -152,23 +92,17 @@ class _Run:
         self.spec = loaded.spec
         self.options = options
         self.log = log
-        self.signals = _SignalGate(log)
+        self.signals = SignalGate(log)
         self.clock = RunClock()
         self.home = options.home or brownout_home()
         self.journal: Journal | None = None
         self.out_dir: Path | None = None
-        self.sandbox = None
-        self.stream_proxy = None
-        self.toxiproxy = None
+        self.target: TargetSession | None = None
         self.load_run = None
         self.probe_runner = None
         self.sampler = None
-        self.base_url = ""
-        self.headers: dict[str, str] = {}
-        self.context = FaultContext(seed=self.spec.load.seed)
         self.timeline = Timeline(run_start=self.clock.now())
         self.applied: list[_Applied] = []
-        self.links: list[tuple[str, FaultHandle]] = []   # set-up routed through proxies, undone after the faults
         self.undo_results: list[UndoResult] = []
         self.triggers: list[Any] = []
         self.steady_results: list[Any] = []
@@ -193,118 +127,13 @@ class _Run:
         self.journal.append("out_dir", path=str(self.out_dir.resolve()))
 
     def resolve_target(self) -> None:
-        target = self.spec.target
-        if target.sandbox is not None and target.sandbox.attach:
-            control = target.sandbox.attach.rstrip("/")
-            try:
-                state = httpx.get(f"{control}/sandbox/state", timeout=5.0).json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise TargetError(f"no sandbox answers at target.sandbox.attach {control}: {exc!r}") from exc
-            self.base_url = state["gateway_url"]
-            self.context = FaultContext(seed=self.spec.load.seed, sandbox_control=control,
-                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
-            health_url = f"{self.base_url}/health"
-        elif target.sandbox is not None:
-            from brownout.sandbox import SandboxConfig, start_sandbox
-
-            sb = target.sandbox
-            config = SandboxConfig.from_target(sb, seed=self.spec.load.seed)
-            workdir = self.out_dir / "sandbox"
-            self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
-            self.journal.append("process_starting", name="sandbox", kind="sandbox", stop={"workdir": str(workdir)})
-            with self.signals.deferred():
-                self.sandbox = start_sandbox(config, workdir)
-            state = self.sandbox.state()
-            pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
-            self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
-            self.base_url = self.sandbox.gateway_url
-            self.context = FaultContext(seed=self.spec.load.seed, sandbox_control=self.sandbox.control_url,
-                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
-            health_url = f"{self.base_url}/health"
-        else:
-            endpoint = target.endpoint
-            self.base_url = endpoint.base_url.rstrip("/")
-            self.headers = dict(endpoint.headers)
-            self.context = FaultContext(seed=self.spec.load.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
-            health_url = f"{self.base_url}{endpoint.health_path}"
-        self.check_health(health_url)
-        self.start_fault_proxies()
-        endpoint = self.spec.target.endpoint
-        self.context = dataclasses.replace(self.context, target_url=self.base_url, model=self.spec.target.model,
-                                           api_key_env=endpoint.api_key_env if endpoint else None)
-
-    def start_fault_proxies(self) -> None:
-        """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a
-        network fault needs one and TOXIPROXY_URL names none, and the LLM-stream fault proxy."""
-        from brownout.faults.network.embedded import start_embedded_proxy
-        from brownout.faults.stream import stream_proxy_for
-
-        if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
-            with self.signals.deferred():
-                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
-            self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
-            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
-            self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
-        if self.context.sandbox_control and needs_embedder_link(list(self.spec.faults)):
-            link = SandboxEmbedderLinkDriver(LinkSpec(), self.context)
-            if not self.options.dry_run:
-                self.route_through_proxy(link)
-            elif self.toxiproxy is not None:  # our own proxy: creating it changes nothing of the target
-                link.ensure_proxy(link.prepare())
-
-        with self.signals.deferred():
-            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
-        if proxy is None:
-            return
-        self.stream_proxy = proxy
-        self.journal.process_started("stream-proxy", [proxy.pid], {"kind": "pids"})
-        self.base_url = proxy.url
-        self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
-        self.log(f"stream fault proxy {proxy.url} in front of the target")
+        self.target = TargetSession(self.loaded, self.out_dir, self.journal, self.signals, self.log,
+                                    dry_run=self.options.dry_run)
+        self.target.open()
 
     @property
-    def verify_tls(self) -> bool:
-        endpoint = self.spec.target.endpoint
-        return endpoint.verify_tls if endpoint is not None else True
-
-    def header_templates(self) -> dict[str, str]:
-        """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
-        raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
-        return {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
-
-    def route_through_proxy(self, link: FaultDriver) -> None:
-        """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
-        handle = link.prepare()
-        entry_id = f"setup:{link.spec.name}"
-        self.journal.fault_intent(entry_id, handle.to_dict())
-        self.links.append((entry_id, handle))
-        detail = link.inject(handle)
-        self.journal.fault_applied(entry_id, detail, handle.to_dict())
-        self.log(f"{link.spec.name}: {detail}")
-
-    def auth_headers(self) -> dict[str, str]:
-        headers = dict(self.headers)
-        endpoint = self.spec.target.endpoint
-        if endpoint is not None and endpoint.api_key_env:
-            key = os.environ.get(endpoint.api_key_env)
-            if not key:
-                raise TargetError(f"environment variable {endpoint.api_key_env} (target.endpoint.api_key_env) is not set")
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
-
-    def check_health(self, url: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0, verify=self.verify_tls)
-                if response.status_code < 400:
-                    return
-                last = f"status {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.3)
-        raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+    def context(self) -> FaultContext:
+        return self.target.context if self.target is not None else FaultContext(seed=self.spec.load.seed)
 
     def drivers(self) -> list[FaultDriver]:
         missing = sorted({f.kind for f in self.spec.faults if f.kind not in DRIVERS})
@@ -325,8 +154,8 @@ class _Run:
             return
         from brownout.probes import ProbeRunner, ProbeTarget
 
-        target = ProbeTarget(base_url=self.base_url, clock=self.clock, headers=self.auth_headers(),
-                             model=self.spec.target.model, verify_tls=self.verify_tls)
+        target = ProbeTarget(base_url=self.target.base_url, clock=self.clock, headers=self.target.auth_headers(),
+                             model=self.spec.target.model, verify_tls=self.target.verify_tls)
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
@@ -337,8 +166,8 @@ class _Run:
         from brownout.probes.metrics_sampler import MetricSampler
 
         sampling = self.spec.metrics
-        if sampling is None and self.sandbox is not None:
-            replicas = [c for c in self.sandbox.state().get("components", []) if c.get("role") == "replica"]
+        if sampling is None and self.target.sandbox is not None:
+            replicas = [c for c in self.target.sandbox.state().get("components", []) if c.get("role") == "replica"]
             endpoints = [MetricsEndpoint(name=c["name"], url=f"{c['url']}/metrics") for c in replicas]
             sampling = MetricsSampling(endpoints=endpoints) if endpoints else None
         if sampling is None:
@@ -354,7 +183,7 @@ class _Run:
             load = load.model_copy(update={"workers": self.options.workers})
         endpoint = self.spec.target.endpoint
         plan = LoadPlan(
-            base_url=self.base_url,
+            base_url=self.target.base_url,
             load=load,
             model=self.spec.target.model,
             outcome=self.spec.outcome.model_copy(update={"primary_model": self.spec.primary_model}),
@@ -362,7 +191,7 @@ class _Run:
             end_at=end_at,
             out_dir=self.out_dir / "load",
             base_dir=self.loaded.path.parent,
-            headers=self.header_templates(),
+            headers=self.target.header_templates(),
             api_key_env=endpoint.api_key_env if endpoint else None,
         )
         with self.signals.deferred():
@@ -494,8 +323,8 @@ class _Run:
         """Undo every applied fault, newest first, then the set-up links; one that raises never keeps the others."""
         self.rollback_faults()
         policy = self.spec.rollback
-        while self.links:
-            entry_id, handle = self.links.pop()
+        while self.target is not None and self.target.links:
+            entry_id, handle = self.target.links.pop()
             result = undo_fault(entry_id, handle, self.journal, retries=policy.retries, backoff=policy.backoff, log=self.log)
             self.undo_results.append(result)
 
@@ -556,14 +385,8 @@ class _Run:
             with self._timeline_lock:
                 self._timeline_closed = True  # a ready-wait still polling can no longer change the timeline
             self._recovery_pool.shutdown(wait=False, cancel_futures=True)
-        steps = [
-            ("probes", self.probe_runner, None),
-            ("metrics sampler", self.sampler, None),
-            ("load", self.load_run, "load"),
-            ("stream-proxy", self.stream_proxy, "stream-proxy"),
-            ("embedded-toxiproxy", self.toxiproxy, "embedded-toxiproxy"),
-            ("sandbox", self.sandbox, "sandbox"),
-        ]
+        steps = [("probes", self.probe_runner, None), ("metrics sampler", self.sampler, None), ("load", self.load_run, "load")]
+        steps += [(name, thing, name) for name, thing in (self.target.helpers() if self.target is not None else [])]
         for name, thing, journal_name in steps:
             if thing is None:
                 continue
@@ -574,7 +397,8 @@ class _Run:
                 continue
             if journal_name:
                 self.journal.process_stopped(journal_name)
-        self.stream_proxy = self.toxiproxy = self.sandbox = None
+            if self.target is not None and journal_name not in (None, "load"):
+                self.target.forget(journal_name)
 
     def write_traceback(self) -> Path | None:
         """Keep the traceback of an unexpected error for the bug report; the console gets one line."""
@@ -594,7 +418,7 @@ def _environment(run: _Run) -> dict[str, Any]:
         **collect_environment(run.options.workers or run.spec.load.workers).model_dump(),
         "target": "sandbox" if target.sandbox else "endpoint",
         "target_profile": target.sandbox.profile if target.sandbox else None,
-        "base_url": run.base_url,
+        "base_url": run.target.base_url if run.target is not None else None,
         "run_id": run.journal.run_id if run.journal else None,
     }
 

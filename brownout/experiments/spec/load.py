@@ -30,6 +30,7 @@ __all__ = [
     "StepShape",
     "SweepShape",
     "SyntheticDataset",
+    "TiktokenTokenizer",
     "TokenLength",
     "UsersShape",
 ]
@@ -112,6 +113,24 @@ class ShareGPTDataset(StrictModel):
 
     kind: Literal["sharegpt"]
     path: str = Field(..., description="Path, relative to the experiment file.")
+
+
+class TiktokenTokenizer(StrictModel):
+    """An offline BPE tokenizer from a local `.tiktoken` ranks file, for token counts when the server reports no usage.
+
+    The file holds one `BASE64_TOKEN RANK` line per token, the format of the
+    encodings tiktoken publishes (e.g. `cl100k_base.tiktoken`); every single byte
+    must have a rank so any text can be encoded. brownout never downloads it: no
+    package ships an LLM vocabulary, so the user provides the file. Text is split
+    with `pattern` before BPE. Chat prompts count the message contents only (not
+    the chat template the server wraps around them).
+    """
+
+    kind: Literal["tiktoken"]
+    encoding_file: str = Field(..., description="Path to the ranks file, relative to the experiment file.")
+    pattern: Literal["cl100k", "r50k"] = Field(
+        "cl100k", description="Pre-tokenization split: 'cl100k' (GPT-3.5/4 style) or 'r50k' (GPT-2 style)."
+    )
 
 
 Dataset = Annotated[SyntheticDataset | JsonlDataset | ShareGPTDataset | LongContextDataset, Field(discriminator="kind")]
@@ -263,6 +282,11 @@ class Load(StrictModel):
     stream: bool = Field(True, description="Stream responses (SSE); token timings need it.")
     arrival: Arrival = Field(..., description="Arrival profile.")
     dataset: Dataset = Field(default_factory=SyntheticDataset, description="Where prompts come from.")
+    tokenizer: TiktokenTokenizer | None = Field(
+        None,
+        description="Offline tokenizer: counts prompt and streamed-content tokens of requests whose server reports no "
+        "usage (token_source 'tokenizer'); without it such requests count content chunks.",
+    )
     max_in_flight: int = Field(256, ge=1, le=100000, description="Cap on concurrent requests; arrivals over it are counted as dropped.")
     timeout: Duration = Field(30.0, description="Per-request timeout.")
     drain: Duration = Field(

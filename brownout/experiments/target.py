@@ -1,0 +1,170 @@
+"""The target of one run, and what brownout puts around it.
+
+The sandbox it starts (or attaches to) or the endpoint it is given, the health check,
+the proxies faults act through (the embedded Toxiproxy-compatible proxy, the LLM-stream
+fault proxy) and links routed through them. Everything started or changed here is
+journaled, so `brownout recover` can undo it after a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from brownout.errors import TargetError
+from brownout.experiments.journal import Journal
+from brownout.experiments.signals import SignalGate
+from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
+from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
+
+__all__ = ["TargetSession"]
+
+
+class TargetSession:
+    def __init__(self, loaded: Any, out_dir: Path, journal: Journal, signals: SignalGate, log: Callable[..., None],
+                 *, dry_run: bool) -> None:
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.seed = loaded.spec.load.seed
+        self.out_dir = out_dir
+        self.journal = journal
+        self.signals = signals
+        self.log = log
+        self.dry_run = dry_run
+        self.sandbox: Any = None        # SandboxHandle when this run started the sandbox
+        self.toxiproxy: Any = None      # EmbeddedProxy when no TOXIPROXY_URL was given
+        self.stream_proxy: Any = None   # StreamProxy in front of the target for stream faults
+        self.base_url = ""
+        self.headers: dict[str, str] = {}
+        self.context = FaultContext(seed=self.seed)
+        self.links: list[tuple[str, FaultHandle]] = []   # routed through proxies; undone after the faults
+
+    def open(self) -> None:
+        """Resolve the target, start what faults act through, and fill the fault context."""
+        target = self.spec.target
+        if target.sandbox is not None and target.sandbox.attach:
+            control = target.sandbox.attach.rstrip("/")
+            try:
+                state = httpx.get(f"{control}/sandbox/state", timeout=5.0).json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise TargetError(f"no sandbox answers at target.sandbox.attach {control}: {exc!r}") from exc
+            self.base_url = state["gateway_url"]
+            self.context = FaultContext(seed=self.seed, sandbox_control=control,
+                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}/health"
+        elif target.sandbox is not None:
+            from brownout.sandbox import SandboxConfig, start_sandbox
+
+            sb = target.sandbox
+            config = SandboxConfig.from_target(sb, seed=self.seed)
+            workdir = self.out_dir / "sandbox"
+            self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
+            self.journal.append("process_starting", name="sandbox", kind="sandbox", stop={"workdir": str(workdir)})
+            with self.signals.deferred():
+                self.sandbox = start_sandbox(config, workdir)
+            state = self.sandbox.state()
+            pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
+            self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
+            self.base_url = self.sandbox.gateway_url
+            self.context = FaultContext(seed=self.seed, sandbox_control=self.sandbox.control_url,
+                                        toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}/health"
+        else:
+            endpoint = target.endpoint
+            self.base_url = endpoint.base_url.rstrip("/")
+            self.headers = dict(endpoint.headers)
+            self.context = FaultContext(seed=self.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
+            health_url = f"{self.base_url}{endpoint.health_path}"
+        self.check_health(health_url)
+        self.start_fault_proxies()
+        endpoint = self.spec.target.endpoint
+        self.context = dataclasses.replace(self.context, target_url=self.base_url, model=self.spec.target.model,
+                                           api_key_env=endpoint.api_key_env if endpoint else None)
+
+    def start_fault_proxies(self) -> None:
+        """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a
+        network fault needs one and TOXIPROXY_URL names none, and the LLM-stream fault proxy."""
+        from brownout.faults.network.embedded import start_embedded_proxy
+        from brownout.faults.stream import stream_proxy_for
+
+        if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
+            with self.signals.deferred():
+                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
+            self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
+            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
+            self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
+        if self.context.sandbox_control and needs_embedder_link(list(self.spec.faults)):
+            link = SandboxEmbedderLinkDriver(LinkSpec(), self.context)
+            if not self.dry_run:
+                self.route_through_proxy(link)
+            elif self.toxiproxy is not None:  # our own proxy: creating it changes nothing of the target
+                link.ensure_proxy(link.prepare())
+
+        with self.signals.deferred():
+            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
+        if proxy is None:
+            return
+        self.stream_proxy = proxy
+        self.journal.process_started("stream-proxy", [proxy.pid], {"kind": "pids"})
+        self.base_url = proxy.url
+        self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
+        self.log(f"stream fault proxy {proxy.url} in front of the target")
+
+    @property
+    def verify_tls(self) -> bool:
+        endpoint = self.spec.target.endpoint
+        return endpoint.verify_tls if endpoint is not None else True
+
+    def header_templates(self) -> dict[str, str]:
+        """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
+        raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
+        return {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
+
+    def route_through_proxy(self, link: FaultDriver) -> None:
+        """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
+        handle = link.prepare()
+        entry_id = f"setup:{link.spec.name}"
+        self.journal.fault_intent(entry_id, handle.to_dict())
+        self.links.append((entry_id, handle))
+        detail = link.inject(handle)
+        self.journal.fault_applied(entry_id, detail, handle.to_dict())
+        self.log(f"{link.spec.name}: {detail}")
+
+    def auth_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        endpoint = self.spec.target.endpoint
+        if endpoint is not None and endpoint.api_key_env:
+            key = os.environ.get(endpoint.api_key_env)
+            if not key:
+                raise TargetError(f"environment variable {endpoint.api_key_env} (target.endpoint.api_key_env) is not set")
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def check_health(self, url: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0, verify=self.verify_tls)
+                if response.status_code < 400:
+                    return
+                last = f"status {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.3)
+        raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+
+    def helpers(self) -> list[tuple[str, Any]]:
+        """(journal name, process handle) of what this session started, in the order to stop them."""
+        started = [("stream-proxy", self.stream_proxy), ("embedded-toxiproxy", self.toxiproxy), ("sandbox", self.sandbox)]
+        return [(name, thing) for name, thing in started if thing is not None]
+
+    def forget(self, name: str) -> None:
+        """`name` was stopped: drop its handle."""
+        attribute = {"stream-proxy": "stream_proxy", "embedded-toxiproxy": "toxiproxy", "sandbox": "sandbox"}[name]
+        setattr(self, attribute, None)
