@@ -114,7 +114,9 @@ def test_pod_kill_force_removes_at_once(fake: FakeKubeApi) -> None:
     (victim,) = handle.data["pods"]
     assert victim not in {p["metadata"]["name"] for p in fake.pods("ml")}       # no 30s Terminating phase
     assert [r.body["gracePeriodSeconds"] for r in fake.log if r.method == "DELETE"] == [0]
-    assert PodKillDriver.wait_ready(handle, timeout=10) is not None
+    t_killed = time.time()
+    recovered = PodKillDriver.wait_ready(handle, timeout=10)
+    assert recovered is not None and t_killed <= recovered <= time.time()
     again = driver.inject(handle)                                               # the pod is gone: nothing to do
     assert again == {"deleted": [], "already_gone": [victim], "grace_period_seconds": 0}
 
@@ -178,7 +180,8 @@ def test_cordon_leaves_precordoned_nodes_alone(fake: FakeKubeApi) -> None:
         assert NodeCordonDriver.rollback(handle) == {"uncordoned": ["a1", "a2"], "missing": [], "left_as_found": ["a3"]}
     assert not any(fake.node(n)["spec"].get("unschedulable") for n in ("a1", "a2"))
     assert fake.node("a3")["spec"]["unschedulable"] is True
-    assert NodeCordonDriver.wait_ready(handle, timeout=5) is not None
+    recovered = NodeCordonDriver.wait_ready(handle, timeout=5)
+    assert recovered is not None and recovered <= time.time()
 
 
 def test_drain_evicts_and_pods_reschedule(fake: FakeKubeApi) -> None:
@@ -211,8 +214,10 @@ def test_drain_evicts_and_pods_reschedule(fake: FakeKubeApi) -> None:
     replacements = [p for p in live(fake) if p["metadata"]["labels"]["app"] == "vllm" and p["metadata"]["name"] not in on_a]
     assert all(p["spec"]["nodeName"] not in ("a1", "a2") for p in replacements)  # never onto cordoned nodes
     assert {"agent-a1", "debug-a2"} <= {p["metadata"]["name"] for p in fake.pods("ml")}
+    t_rollback = time.time()
     NodeCordonDriver.rollback(handle)
-    assert NodeCordonDriver.wait_ready(handle, timeout=10) is not None
+    recovered = NodeCordonDriver.wait_ready(handle, timeout=10)
+    assert recovered is not None and t_rollback <= recovered <= time.time()
 
 
 @pytest.mark.parametrize("fake", [{"cold_start": 1.5}], indirect=True)  # longer than the rollback's API calls
