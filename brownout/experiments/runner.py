@@ -141,6 +141,17 @@ class _Run:
             raise InjectError(f"no driver for fault kind(s): {', '.join(missing)}")
         return [DRIVERS[f.kind](f, self.context) for f in self.spec.faults]
 
+    def check_load_inputs(self) -> None:
+        """Files the load needs (the tokenizer's ranks file) are checked now, as located spec errors,
+        rather than when the load process fails to start mid-run."""
+        from brownout.errors import LoadError
+        from brownout.loadgen.tokenizer import load_tokenizer
+
+        try:
+            load_tokenizer(self.spec.load.tokenizer, self.loaded.path.parent)
+        except LoadError as exc:
+            raise self.loaded.error_at("load.tokenizer.encoding_file", str(exc)) from exc
+
     def resolve_faults(self) -> list[Resolution]:
         resolutions = [driver.resolve() for driver in self.drivers()]
         if not self.options.dry_run:
@@ -192,6 +203,7 @@ class _Run:
             out_dir=self.out_dir / "load",
             base_dir=self.loaded.path.parent,
             headers=self.target.header_templates(),
+            clock_anchor=self.clock.anchor,  # load records and the fault timeline on exactly one time axis
             api_key_env=endpoint.api_key_env if endpoint else None,
         )
         with self.signals.deferred():
@@ -428,6 +440,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     options = options or RunOptions()
     log = log or Console()
     run = _Run(loaded, options, log)
+    run.check_load_inputs()  # a bad input file is the user's error (SpecError, exit 2), found before anything starts
 
     for report in recover_stale(options.home, log=log):
         log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) undone, ok={report.ok}")

@@ -33,6 +33,8 @@ from brownout.loadgen.progress import Collector
 from brownout.loadgen.records import RequestRecord, RunClock
 from brownout.loadgen.responses import Reply
 from brownout.loadgen.schedule import share, split_count, timer_for, users_profile
+from brownout.loadgen.sendmark import SendMarks
+from brownout.loadgen.tokenizer import TokenCounter
 
 __all__ = [
     "CLOSED_LOOP_TICK",
@@ -101,6 +103,7 @@ class WorkerContext:
     workers: int = 1
     sink: Any = None
     prompts: list[Prompt] = field(default_factory=list)
+    tokenizer: TokenCounter | None = None
     done: Event = field(default_factory=Event)
     failed: bool = False
 
@@ -132,6 +135,8 @@ class Dispatcher:
             primary_model=plan.primary_model,
             headers=request_headers(plan, ctx.api_key),
             keep_text=self.sessions is not None,
+            tokenizer=ctx.tokenizer,
+            send_marks=SendMarks(client, plan.base_url),
         )
 
     def run(self) -> None:

@@ -19,13 +19,15 @@ from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen.outcome import (
     classify,
     degraded_header,
-    output_tokens,
     status_class,
     transport_error_class,
 )
 from brownout.loadgen.payloads import RequestSpec
 from brownout.loadgen.records import RequestRecord, RunClock
 from brownout.loadgen.responses import Reply, StreamParser, parse_body
+from brownout.loadgen.sendmark import SendMarks
+from brownout.loadgen.tokenizer import TokenCounter
+from brownout.loadgen.tokens import prompt_texts, token_counts
 
 __all__ = ["ExchangeSettings", "RequestDeadline", "exchange", "fail"]
 
@@ -44,6 +46,8 @@ class ExchangeSettings:
     primary_model: str
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request
     keep_text: bool = False             # keep the generated text (multi-turn sessions)
+    tokenizer: TokenCounter | None = None  # offline token counts when the server reports no usage
+    send_marks: SendMarks | None = None    # when requests actually went out (else t_send is taken before the call)
 
 
 def fail(rec: RequestRecord, error_class: str, text: str, t: float) -> None:
@@ -62,9 +66,15 @@ def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: Excha
     payload = json.dumps(spec.body).encode()
     try:
         with gevent.Timeout(settings.timeout, RequestDeadline(f"no complete response within {settings.timeout:g}s")):
-            rec.t_send = clock.now()
             headers = {**settings.headers, "X-Request-Id": rec.request_id}
+            marks = settings.send_marks
+            if marks is not None:
+                marks.take()  # forget a mark an earlier, failed call may have left
+            rec.t_send = clock.now()  # until the send mark says when the bytes went out (sendmark.py)
             response = client.post(spec.path, data=payload, headers=headers, stream=True, name=spec.kind)
+            sent = marks.take() if marks is not None else None
+            if sent is not None:
+                rec.t_send = clock.from_monotonic(sent)
             return _read(response, spec, rec, settings)
     except RequestDeadline as exc:
         fail(rec, "timeout", str(exc), clock.now())
@@ -91,7 +101,7 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
     rec.region = headers.get(_REGION_HEADER)
     raw = response._response
     if spec.stream:
-        parser = StreamParser(spec.kind, settings.keep_text)
+        parser = StreamParser(spec.kind, settings.keep_text or settings.tokenizer is not None)
         readline = raw.readline
         while True:
             line = readline(b"\n")
@@ -105,21 +115,21 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
     else:
         reply = parse_body(spec.kind, raw.read())
     rec.t_end = clock.now()
-    _finish(rec, spec.kind, reply, degraded_header(headers, settings.rules.degraded_headers), settings)
+    _finish(rec, spec, reply, degraded_header(headers, settings.rules.degraded_headers), settings)
     return reply
 
 
-def _finish(rec: RequestRecord, kind: str, reply: Reply, header: str | None, settings: ExchangeSettings) -> None:
+def _finish(rec: RequestRecord, spec: RequestSpec, reply: Reply, header: str | None, settings: ExchangeSettings) -> None:
+    kind = spec.kind
     rec.t_first, rec.t_last, rec.itl = reply.t_first, reply.t_last, reply.itl
     rec.model = reply.model
     rec.region = reply.region or rec.region
-    rec.input_tokens = reply.input_tokens
-    rec.output_tokens, rec.token_source = output_tokens(reply)
-    if kind == "embeddings" and reply.input_tokens is not None:
-        rec.token_source = "usage"
+    tokens = token_counts(kind, reply, prompt_texts(kind, spec.body), settings.tokenizer)
+    rec.input_tokens, rec.output_tokens, rec.token_source = tokens.input, tokens.output, tokens.source
     e2e = rec.t_end - rec.t_send if rec.t_end is not None and rec.t_send is not None else None
     verdict = classify(
-        kind, reply, rules=settings.rules, primary_model=settings.primary_model, header=header, ttft=rec.ttft, e2e=e2e
+        kind, reply, rules=settings.rules, primary_model=settings.primary_model, header=header, ttft=rec.ttft, e2e=e2e,
+        output_tokens=tokens.output,
     )
     rec.outcome = verdict.outcome
     if verdict.outcome == "failed":

@@ -10,7 +10,7 @@ from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen.records import Outcome
 from brownout.loadgen.responses import Reply
 
-__all__ = ["Verdict", "classify", "degraded_header", "output_tokens", "status_class", "transport_error_class"]
+__all__ = ["Verdict", "classify", "degraded_header", "status_class", "transport_error_class"]
 
 _FALSY = {"", "0", "false", "no", "off"}
 
@@ -70,11 +70,13 @@ def classify(
     header: str | None = None,
     ttft: float | None = None,
     e2e: float | None = None,
+    output_tokens: int | None = None,
 ) -> Verdict:
     """Judge a response whose transport succeeded with a 2xx status.
 
     Failures first (malformed, error body, stream cut, empty), then the first
     degradation rule that matches, in the order of OutcomeRules' fields.
+    `output_tokens` is the request's count from brownout.loadgen.tokens.
     """
     if reply.malformed is not None:
         return Verdict("failed", "malformed_sse", reply.malformed)
@@ -94,16 +96,6 @@ def classify(
         return Verdict("degraded", reason=f"ttft {ttft:.3f}s over budget {rules.ttft_budget:g}s")
     if rules.e2e_budget is not None and e2e is not None and e2e > rules.e2e_budget:
         return Verdict("degraded", reason=f"e2e {e2e:.3f}s over budget {rules.e2e_budget:g}s")
-    tokens = output_tokens(reply)[0]
-    if kind in ("chat", "completions") and tokens is not None and tokens < rules.min_output_tokens:
-        return Verdict("degraded", reason=f"{tokens} output tokens, fewer than {rules.min_output_tokens}")
+    if kind in ("chat", "completions") and output_tokens is not None and output_tokens < rules.min_output_tokens:
+        return Verdict("degraded", reason=f"{output_tokens} output tokens, fewer than {rules.min_output_tokens}")
     return Verdict("ok")
-
-
-def output_tokens(reply: Reply) -> tuple[int | None, str]:
-    """Output token count and its source: server usage, else content chunks of a stream."""
-    if reply.output_tokens is not None:
-        return reply.output_tokens, "usage"
-    if reply.streamed:
-        return reply.content_events, "chunks"
-    return None, "none"

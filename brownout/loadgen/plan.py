@@ -33,6 +33,7 @@ class LoadPlan:
     base_dir: Path                  # experiment file's folder, to resolve dataset paths
     headers: dict[str, str] = field(default_factory=dict)  # header templates; ${VAR} resolved by the load process
     api_key_env: str | None = None  # the subprocess reads the key from this variable
+    clock_anchor: tuple[float, float] | None = None  # RunClock.anchor of the caller; the local load process reuses it
 
     @property
     def primary_model(self) -> str:
@@ -50,12 +51,14 @@ class LoadPlan:
             "base_dir": str(self.base_dir),
             "headers": dict(self.headers),
             "api_key_env": self.api_key_env,
+            "clock_anchor": list(self.clock_anchor) if self.clock_anchor is not None else None,
         }
         return json.dumps(data, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> LoadPlan:
         data = json.loads(text)
+        anchor = data.get("clock_anchor")
         return cls(
             base_url=data["base_url"],
             load=Load.model_validate(data["load"]),
@@ -67,4 +70,5 @@ class LoadPlan:
             base_dir=Path(data["base_dir"]),
             headers=dict(data.get("headers") or {}),
             api_key_env=data.get("api_key_env"),
+            clock_anchor=(float(anchor[0]), float(anchor[1])) if anchor else None,
         )

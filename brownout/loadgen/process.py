@@ -7,8 +7,8 @@ MasterRunner on `load.master_bind` and starts N local worker processes
 `load.expect_workers`, it also waits for that many remote ones
 (`brownout worker --master HOST:PORT`) before sending anyone the plan, and
 fails with a LoadError naming the address when they do not come in time.
-Remote workers need the dataset file at the same path and a synchronized
-wall clock (records are placed on the run clock, see records.py).
+Remote workers need the dataset and tokenizer files at the same paths and a
+synchronized wall clock (records are placed on the run clock, see records.py).
 
 Records travel from workers to the master in batches over Locust's own
 channel (custom message `brownout_records`, every 0.5 s and once more when a
@@ -40,6 +40,7 @@ from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import Collector, LoadState, write_progress
 from brownout.loadgen.records import RecordWriter, RequestRecord, RunClock
 from brownout.loadgen.schedule import nominal_rate
+from brownout.loadgen.tokenizer import load_tokenizer
 from brownout.processes import die_with_parent, free_port, terminate
 
 __all__ = ["RemoteSink", "main", "master_address", "run_load", "worker_main"]
@@ -68,11 +69,17 @@ def _state(plan: LoadPlan, now: float, stopping: bool) -> LoadState:
 
 
 def run_load(plan: LoadPlan) -> int:
-    """Drive the plan to its end (or to SIGTERM); 0 on a clean run."""
-    clock = RunClock()
+    """Drive the plan to its end (or to SIGTERM); 0 on a clean run.
+
+    With `plan.clock_anchor` (start_load always runs this process on the caller's
+    machine) its records share the caller's run-clock axis exactly. Worker
+    processes keep their own anchor: a remote one has another monotonic clock.
+    """
+    clock = RunClock(plan.clock_anchor)
     stop = Event()
     _on_signals(stop)
     prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
+    tokenizer = load_tokenizer(plan.load.tokenizer, plan.base_dir)
     target_rate = nominal_rate(plan.load.arrival, mean_output_tokens(prompts))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     status = plan.out_dir / STATUS_FILE
@@ -81,7 +88,7 @@ def run_load(plan: LoadPlan) -> int:
         collector = Collector(writer, target_rate, workers)
         write_progress(status, collector.snapshot(clock.now(), "starting"))
         if workers == 1:
-            ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts)
+            ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts, tokenizer)
             env = Environment(user_classes=[driver_user(ctx)], host=plan.base_url)
             runner: Any = env.create_local_runner()
             runner.start(1, spawn_rate=1)
@@ -214,6 +221,7 @@ def worker_main(master_host: str, master_port: int) -> int:
         ctx.plan, ctx.index, ctx.workers = plan, msg.data["index"], msg.data["workers"]
         ctx.api_key = _api_key(plan)
         ctx.prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
+        ctx.tokenizer = load_tokenizer(plan.load.tokenizer, plan.base_dir)
         sink = RemoteSink(runner, f"w{ctx.index}")
         ctx.sink = sink
         gevent.spawn(sink.pump, ctx.done)

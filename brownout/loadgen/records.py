@@ -49,11 +49,19 @@ ERROR_CLASSES = (
 
 
 class RunClock:
-    """Monotonic intervals, wall-clock placement: `now()` is epoch seconds that never jump."""
+    """Monotonic intervals, wall-clock placement: `now()` is epoch seconds that never jump.
 
-    def __init__(self) -> None:
-        self._wall = time.time()
-        self._mono = time.monotonic()
+    `anchor` is the (wall, monotonic) pair that maps one onto the other. A
+    process on the same machine that reuses another's anchor shares its axis
+    exactly (CLOCK_MONOTONIC is system-wide); on another machine it must not.
+    """
+
+    def __init__(self, anchor: tuple[float, float] | None = None) -> None:
+        self._wall, self._mono = anchor if anchor is not None else (time.time(), time.monotonic())
+
+    @property
+    def anchor(self) -> tuple[float, float]:
+        return self._wall, self._mono
 
     def now(self) -> float:
         return self._wall + (time.monotonic() - self._mono)

@@ -38,3 +38,17 @@ def test_schema_is_json_schema_for_experiments(brownout_env):
 def test_recover_with_nothing_open_says_so(brownout_env):
     proc = run_brownout(["recover"], brownout_env, timeout=60)
     assert proc.returncode == 0 and "nothing to recover" in proc.stdout
+
+
+def test_a_missing_tokenizer_file_is_a_located_input_error_before_anything_starts(brownout_env, tmp_path):
+    experiment = tmp_path / "tok.yaml"
+    experiment.write_text(
+        "apiVersion: brownout/v1\nkind: Experiment\nmetadata: {name: tok}\ntarget:\n  sandbox: {}\n"
+        "load:\n  arrival: {kind: constant, rate: 1/s}\n"
+        "  tokenizer: {kind: tiktoken, encoding_file: missing.tiktoken}\n"
+        "phases: {baseline: 2s, fault: 2s, recovery: 2s}\n"
+    )
+    proc = run_brownout(["run", str(experiment), "--out", str(tmp_path / "out")], brownout_env, timeout=60)
+    assert proc.returncode == 2
+    assert f"{experiment}:8:" in proc.stderr and "load.tokenizer.encoding_file" in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()

@@ -11,7 +11,11 @@ request headers, so one server serves every case:
   x-fake-region   echoed as x-sandbox-region
 GET /stats gives request count and the highest concurrency seen; GET /bodies the
 last 1000 request bodies with their x-request-id. With a truth
-file, every streamed request appends {id, ttft, itl} measured at the server.
+file, every streamed request appends {id, ttft, itl, recv, first}: `recv` is
+time.monotonic() when the handler started, `first` when the write of the first
+token returned (the bytes are in the kernel's socket buffer). CLOCK_MONOTONIC
+is system-wide, so a client on the same machine compares these marks with its
+own directly; `ttft` is first - recv.
 """
 
 from __future__ import annotations
@@ -127,7 +131,8 @@ async def _answer(request: web.Request, state: State) -> web.StreamResponse:
         await resp.write(b"data: [DONE]\n\n")
     if state.truth is not None and sent:
         gaps = [b - a for a, b in itertools.pairwise(sent)]
-        state.truth.write(json.dumps({"id": h.get("x-request-id"), "ttft": sent[0] - t0, "itl": gaps}) + "\n")
+        truth = {"id": h.get("x-request-id"), "ttft": sent[0] - t0, "itl": gaps, "recv": t0, "first": sent[0]}
+        state.truth.write(json.dumps(truth) + "\n")
         state.truth.flush()
     return resp
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
 
 import pytest
 
-from brownout.loadgen import load_records, start_load
+from brownout.loadgen import RunClock, load_records, start_load
 from brownout.loadgen.schedule import PoissonTimer
 from brownout.processes import free_port, pid_alive
 
@@ -176,3 +177,15 @@ def test_header_templates_are_resolved_by_the_load_process_and_never_written(fak
     assert len(df) and set(df["output_tokens"]) == {3}
     written = (plan.out_dir / "plan.json").read_text()
     assert "${BROWNOUT_TEST_SECRET_TOKENS}" in written and '"3"' not in written
+
+
+def test_load_process_shares_the_callers_clock_anchor(fake_server, make_plan):
+    """A run clock shifted 1000 s ahead: only a load process that reuses the anchor sends on this schedule."""
+    shifted = RunClock((time.time() + 1000.0, time.monotonic()))
+    plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "5/s"}}, duration=1.0)
+    start = shifted.now() + 2.0
+    plan = dataclasses.replace(plan, start_at=start, end_at=start + 1.0, clock_anchor=shifted.anchor)
+    _, df = _run(plan, wait=15.0)
+    assert len(df) == 5 and set(df.outcome) == {"ok"}
+    assert (df.t_send - df.t_sched).between(0, 0.05).all(), (df.t_send - df.t_sched).tolist()
+    assert abs(df.t_end.max() - shifted.now()) < 1.0
