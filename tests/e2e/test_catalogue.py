@@ -26,6 +26,7 @@ EXPERIMENTS = REPO / "experiments"
 SHORT_PHASES = 15.0
 """Seconds of phases in a shortened run; sandbox start, rollback and reports come on top."""
 MIN_WINDOW = 4.0
+MIN_RECOVERY = 6.0  # the after-recovery check looks at its second half: 3 s holds several probe runs even on a busy CI box
 RUN_TIMEOUT = 120.0
 
 
@@ -65,13 +66,13 @@ def shorten(document: dict[str, Any], total: float) -> dict[str, Any]:
 
     One factor scales the time axis: phases, fault schedules, the sandbox's cold start,
     probe intervals and scoring buckets (2 s at least, so buckets hold requests). Baseline and recovery keep at least
-    `MIN_WINDOW` (their steady-state checks need requests and probe runs); faults are
+    `MIN_WINDOW` and `MIN_RECOVERY` (their steady-state checks need requests and probe runs); faults are
     placed within the fault phase only, so that floor never moves them. Thresholds,
     timeouts and load rates stay as written.
     """
     phases = document["phases"]
     factor = total / sum(parse_duration(v) for v in phases.values())
-    least = {"warmup": 0.5, "baseline": MIN_WINDOW, "recovery": MIN_WINDOW}
+    least = {"warmup": 0.5, "baseline": MIN_WINDOW, "recovery": MIN_RECOVERY}
     short = {**document, "phases": {k: _scaled(v, factor, least.get(k, 0.1)) for k, v in phases.items()}}
     short["faults"] = [
         {**f, "schedule": {k: _scaled(v, factor) for k, v in f.get("schedule", {}).items()}}
@@ -172,7 +173,7 @@ def test_commented_alternatives_are_valid_faults(path):
 def test_shorten_keeps_units_places_and_validity(tmp_path):
     document = yaml.safe_load((EXPERIMENTS / "game-day.yaml").read_text())
     short = shorten(document, 24.5)
-    assert short["phases"] == {"warmup": "500ms", "baseline": "4s", "fault": "18s", "recovery": "4s"}
+    assert short["phases"] == {"warmup": "500ms", "baseline": "4s", "fault": "18s", "recovery": "6s"}
     assert [f["schedule"] for f in short["faults"]] == [
         {"start": "1s", "duration": "4s"}, {"start": "7s", "duration": "4s"}, {"start": "13s", "duration": "4s"}
     ]
