@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import asdict
 
 import httpx
-import pytest
 from pydantic import TypeAdapter
 
 from brownout.experiments.guards import (

@@ -21,28 +21,9 @@ from brownout.faults.network import (
     NetworkProxyDownDriver,
     NetworkToxicDriver,
     ToxiproxyAPI,
-    start_embedded_proxy,
 )
 from brownout.faults.registry import DRIVERS
-from tests.faults.network_support import connect, echo_rtt, upstream_server
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedProxy]:
-    with start_embedded_proxy(tmp_path_factory.mktemp("proxy")) as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with upstream_server() as address:
-        yield address
-
-
-@pytest.fixture
-def api(embedded: EmbeddedProxy) -> Iterator[ToxiproxyAPI]:
-    with ToxiproxyAPI(embedded.url) as client:
-        yield client
+from tests.faults.network_support import connect, echo_rtt
 
 
 @pytest.fixture

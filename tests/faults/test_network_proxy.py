@@ -15,36 +15,12 @@ import toxiproxy
 from toxiproxy.api import APIConsumer
 
 from brownout.errors import InjectError
-from brownout.faults.network import EmbeddedProxy, ToxiproxyAPI, start_embedded_proxy
-from brownout.processes import pid_alive
+from brownout.faults.network import EmbeddedProxy, ToxiproxyAPI
 from tests.faults.network_support import (
     connect,
     echo_rtt,
     read_all,
-    upstream_server,
 )
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedProxy]:
-    proxy = start_embedded_proxy(tmp_path_factory.mktemp("proxy"))
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
-    assert not pid_alive(proxy.pid)
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with upstream_server() as address:
-        yield address
-
-
-@pytest.fixture
-def api(embedded: EmbeddedProxy) -> Iterator[ToxiproxyAPI]:
-    with ToxiproxyAPI(embedded.url) as client:
-        yield client
 
 
 @pytest.fixture
