@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import json
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
@@ -27,6 +25,7 @@ from brownout.experiments.spec.metrics import MetricsEndpoint, MetricsSampling
 from brownout.experiments.timeline import PhaseWindow
 from brownout.loadgen.records import RunClock
 from brownout.probes.background import BackgroundLoop
+from brownout.probes.sink import JsonlSink
 
 __all__ = [
     "MetricSampler",
@@ -113,40 +112,31 @@ class MetricSampler:
         self.out_path = Path(out_path) if out_path is not None else None
         self._samples: list[Sample] = []
         self._failures: list[ScrapeFailure] = []
-        self._lock = threading.Lock()
-        self._file: IO[str] | None = None
+        self._sink = JsonlSink(self.out_path)
         self._background = BackgroundLoop("brownout-metrics", _START_TIMEOUT)
 
     def start(self) -> None:
-        if self.out_path is not None:
-            self.out_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.out_path.open("a", encoding="utf-8")
+        self._sink.open()
         self._background.start(self._main)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel scrapes in flight, join the thread and close the file."""
         self._background.stop(timeout)
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        self._sink.close()
 
     def samples(self) -> list[Sample]:
-        with self._lock:
+        with self._sink.lock:
             return list(self._samples)
 
     def failures(self) -> list[ScrapeFailure]:
-        with self._lock:
+        with self._sink.lock:
             return list(self._failures)
 
     def _record(self, rows: Sequence[Sample | ScrapeFailure]) -> None:
-        with self._lock:
+        with self._sink.lock:
             for row in rows:
                 (self._samples if isinstance(row, Sample) else self._failures).append(row)  # type: ignore[arg-type]
-                if self._file is not None:
-                    self._file.write(json.dumps(row.to_dict(), separators=(",", ":")) + "\n")
-            if self._file is not None:
-                self._file.flush()
+            self._sink.write(row.to_dict() for row in rows)
 
     async def _main(self, stopping: asyncio.Event, ready: Callable[[], None]) -> None:
         # trust_env=False: an HTTP_PROXY in the environment must not reroute scrapes.

@@ -9,11 +9,8 @@ going at a tick, the tick is skipped and nothing is recorded for it.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
 
 import httpx
 
@@ -23,6 +20,7 @@ from brownout.probes.background import BackgroundLoop
 from brownout.probes.base import ProbeCheck
 from brownout.probes.registry import build_check
 from brownout.probes.result import ProbeResult
+from brownout.probes.sink import JsonlSink
 from brownout.probes.target import ProbeTarget
 
 __all__ = ["ProbeRunner"]
@@ -42,24 +40,20 @@ class ProbeRunner:
         self.out_path = Path(out_path) if out_path is not None else None
         self._checks: dict[str, ProbeCheck] = {p.name: build_check(p) for p in probes}
         self._results: list[ProbeResult] = []
-        self._lock = threading.Lock()
-        self._file: IO[str] | None = None
+        self._sink = JsonlSink(self.out_path)
         self._background = BackgroundLoop("brownout-probes", _START_TIMEOUT)
         self._client: httpx.AsyncClient | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        self._open_file()
+        self._sink.open()
         self._background.start(self._main)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel every probe (in-flight runs included), close the client and join the thread."""
         self._background.stop(timeout)
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        self._sink.close()
 
     @property
     def running(self) -> bool:
@@ -68,12 +62,12 @@ class ProbeRunner:
     # -- results ---------------------------------------------------------------------
 
     def results(self) -> list[ProbeResult]:
-        with self._lock:
+        with self._sink.lock:
             return list(self._results)
 
     def results_since(self, t: float) -> list[ProbeResult]:
         """Results of runs that started at or after run-clock time `t`."""
-        with self._lock:
+        with self._sink.lock:
             return [r for r in self._results if r.t >= t]
 
     def run_once(self, name: str) -> ProbeResult:
@@ -89,23 +83,15 @@ class ProbeRunner:
         if self.running and client is not None:
             future = self._background.submit(self._run_and_record(check, client, raise_errors=True))
             return future.result(check.timeout + _START_TIMEOUT)
-        self._open_file()
+        self._sink.open()
         return asyncio.run(self._once(check))
 
     # -- internals -------------------------------------------------------------------
 
-    def _open_file(self) -> None:
-        with self._lock:
-            if self.out_path is not None and self._file is None:
-                self.out_path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.out_path.open("a", encoding="utf-8")
-
     def _record(self, result: ProbeResult) -> None:
-        with self._lock:
+        with self._sink.lock:
             self._results.append(result)
-            if self._file is not None:
-                self._file.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
-                self._file.flush()
+            self._sink.write([result.to_dict()])
 
     def _new_client(self) -> httpx.AsyncClient:
         # trust_env=False: an HTTP_PROXY in the environment must not reroute probes.
