@@ -6,6 +6,8 @@
     3   aborted: a stop condition fired; faults were rolled back
     4   not steady: the steady-state hypothesis failed; nothing was injected
     5   error: harness or environment error (target unreachable, a rollback failed, ...)
+    6   inconclusive: the only unmet objectives were judged untrustworthy because the harness
+        itself was saturated (its latency figures could not be trusted); a CI job may retry
     128 + N  interrupted by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP) after rolling back
 """
 
@@ -23,6 +25,7 @@ EXIT_CODES: dict[str, int] = {
     "aborted": 3,
     "not_steady": 4,
     "error": 5,
+    "inconclusive": 6,
     "interrupted": 128 + signal.SIGINT,
 }
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EventKind", "FaultWindow", "PhaseName", "PhaseWindow", "Timeline", "TimelineEvent"]
+__all__ = ["FAULT_DRIFT_WARNING", "EventKind", "FaultWindow", "PhaseName", "PhaseWindow", "Timeline", "TimelineEvent"]
+
+FAULT_DRIFT_WARNING = 0.25
+"""Seconds a fault may go in or come out off its planned time before the console and report warn."""
 
 PhaseName = Literal["warmup", "baseline", "fault", "recovery"]
 EventKind = Literal[
@@ -23,6 +26,7 @@ EventKind = Literal[
     "region_up",
     "guard_fired",
     "steady_state",
+    "fault_late",          # injected or rolled back more than FAULT_DRIFT_WARNING after its planned time
     "note",
 ]
 
@@ -50,6 +54,8 @@ class FaultWindow:
     kind: str
     injected_at: float | None
     rolled_back_at: float | None = None
+    planned_inject_at: float | None = None     # the schedule's times: drift = actual - planned
+    planned_rollback_at: float | None = None
     recovered_at: float | None = None      # ready again, when the fault kind can tell
     region: str | None = None              # for region faults: failover/failback scoring
     targets: list[str] = field(default_factory=list)

@@ -28,7 +28,8 @@ __all__ = [
     "load_records",
 ]
 
-Outcome = Literal["ok", "degraded", "failed"]
+Outcome = Literal["ok", "degraded", "failed", "abandoned"]
+"""`abandoned`: the harness gave up on the request (drain expired, stop condition, interrupt); never a target failure."""
 TokenSource = Literal["usage", "tokenizer", "chunks", "none"]
 
 ERROR_CLASSES = (
@@ -93,7 +94,8 @@ class RequestRecord:
     error: str | None = None        # short human text
     degraded_reason: str | None = None
     model: str | None = None        # model that served it (from the response)
-    region: str | None = None       # region that served it, when the target tells
+    served_by: str | None = None    # who served it, as `outcome.served_by` reads it (header or JSON field)
+    region: str | None = None       # that value mapped to a region (`outcome.served_by.regions`), else the value
     session: str | None = None      # multi-turn session id
 
     @property

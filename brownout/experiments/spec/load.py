@@ -291,7 +291,8 @@ class Load(StrictModel):
     timeout: Duration = Field(30.0, description="Per-request timeout.")
     drain: Duration = Field(
         5.0,
-        description="After the load ends, in-flight requests get this long to finish; the rest are abandoned and recorded as failed (timeout).",
+        description="After the last phase ends, in-flight requests get this long to finish and are recorded with what they "
+        "measured; the rest are `abandoned` (the harness gave up on them: reported, never counted against the target).",
     )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature sent with each request.")
     workers: int = Field(1, ge=1, le=64, description="Local Locust worker processes.")

@@ -7,6 +7,7 @@ and `brownout.reports.scoring`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -21,8 +22,11 @@ __all__ = [
     "MetricName",
     "Objective",
     "OutcomeRules",
+    "RECOVERY_WATCH_METRICS",
     "SLO",
     "Scoring",
+    "SelfCheckLimits",
+    "ServedBy",
     "SteadyState",
     "SteadyStateCheck",
 ]
@@ -35,6 +39,12 @@ MetricName = Literal[
 ]
 LATENCY_METRICS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag"})
 Stat = Literal["p50", "p90", "p95", "p99", "mean", "max"]
+_STATS = ("p50", "p90", "p95", "p99", "mean", "max")
+RECOVERY_WATCH_METRICS = frozenset(
+    {"success_rate", "degraded_rate", "error_rate", "output_tokens_per_s", "requests_per_s"}
+    | {f"{metric}_{stat}" for metric in LATENCY_METRICS for stat in _STATS}
+)
+"""What `scoring.recovery_watch` may name: outcome rates, throughputs and `<latency metric>_<stat>` (e.g. `e2e_p99`)."""
 Op = Literal["<", "<=", ">", ">="]
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
 
@@ -112,8 +122,30 @@ class SteadyState(StrictModel):
     recheck_after_recovery: bool = Field(True, description="Check the same again over the recovery window.")
 
 
+class ServedBy(StrictModel):
+    """Where the response says who served it: a header, or a JSON field of the body or of any stream event.
+
+    Failover and failback times need it: without it they are inconclusive, never "never".
+    """
+
+    header: str | None = Field(None, description="Response header naming the server, deployment or region (e.g. x-served-by).")
+    field: str | None = Field(
+        None, description="JSON field of the response body or of a stream event, dotted for nested keys (e.g. system_fingerprint, model)."
+    )
+    regions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Value -> region. A value not in the map is its own region; without a map every value is.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ServedBy":
+        if (self.header is None) == (self.field is None):
+            raise ValueError("served_by takes exactly one of header or field")
+        return self
+
+
 class OutcomeRules(StrictModel):
-    """What makes a completed response 'degraded' rather than 'ok'."""
+    """What makes a completed response 'degraded' rather than 'ok', and who served it."""
 
     primary_model: str | None = Field(None, description="Responses served by another model are degraded; defaults to target.model.")
     degraded_headers: list[str] = Field(
@@ -123,6 +155,11 @@ class OutcomeRules(StrictModel):
     ttft_budget: Duration | None = Field(None, description="A slower first token makes the response degraded.")
     e2e_budget: Duration | None = Field(None, description="A slower response makes it degraded.")
     min_output_tokens: int = Field(1, ge=0, description="Fewer output tokens (but not zero) makes it degraded; zero is failed.")
+    served_by: ServedBy | None = Field(
+        None,
+        description="Who served each request (a header or JSON field, mapped to regions), for failover and failback. "
+        "On the sandbox it defaults to the gateway's x-sandbox-region header.",
+    )
 
 
 class GoodputCriteria(StrictModel):
@@ -133,18 +170,71 @@ class GoodputCriteria(StrictModel):
     e2e: Duration | None = Field(None, description="End-to-end limit.")
 
 
-class Scoring(StrictModel):
-    """How windows are cut and recovery is judged."""
+class SelfCheckLimits(StrictModel):
+    """Past any of these the load generator's latency figures are not trustworthy: latency objectives become
+    inconclusive ("harness saturated") instead of failing. Availability objectives still count."""
 
-    _percentages = field_validator("recovery_tolerance", "error_budget", mode="before")(_threshold)
+    _percentages = field_validator("load_cpu_share", "cpu_pressure", "steal", mode="before")(_threshold)
+
+    enabled: bool = Field(True, description="Judge the harness's own health; off: latency objectives always count.")
+    load_cpu_share: float = Field(0.9, gt=0, le=1, description="CPU share of one core the busiest load process may use.")
+    schedule_lag_p99: Duration = Field(0.05, description="p99 of t_send - t_sched (open loop): the load sent late.")
+    loop_lag_p99: Duration = Field(0.02, description="p99 of the load process's event-loop wake-up lag.")
+    cpu_pressure: float = Field(
+        0.3, gt=0, le=1, description="Share of the run in which runnable tasks waited for a CPU (Linux PSI cpu 'some')."
+    )
+    steal: float = Field(0.1, gt=0, le=1, description="Share of CPU time the hypervisor took away (steal).")
+
+
+class Scoring(StrictModel):
+    """How windows are cut, recovery is judged and the harness checks itself."""
+
+    _percentages = field_validator("recovery_tolerance", "recovery_tolerance_rate", "error_budget", mode="before")(_threshold)
 
     bucket: Duration = Field(2.0, description="Time-bucket width of the timeline and of recovery detection.")
     recovery_tolerance: float = Field(
-        0.2, gt=0, le=1, description="A watched metric is recovered within this relative distance of its baseline."
+        0.2, gt=0, le=1, description="Relative part of the recovery tolerance: within this share of the baseline is recovered."
     )
-    recovery_watch: list[Literal["success_rate", "ttft_p95", "output_tokens_per_s"]] = Field(
-        default_factory=lambda: ["success_rate", "ttft_p95"], description="Metrics that must return to baseline."
+    recovery_tolerance_latency: Duration = Field(
+        0.05, description="Absolute part for latency metrics: within this many seconds of the baseline is recovered too."
     )
+    recovery_tolerance_rate: float = Field(
+        0.01, ge=0, le=1, description="Absolute part for rates (success, degraded, error): within this many points is recovered too."
+    )
+    recovery_hold: Duration = Field(
+        6.0, description="A watched metric has recovered once it stays within tolerance for this long (whole buckets, at least one)."
+    )
+    recovery_min_requests: int = Field(
+        5, ge=1, le=100000, description="Buckets with fewer requests are not judged (skipped) when detecting recovery."
+    )
+    recovery_watch: list[str] | None = Field(
+        None,
+        description="Metrics that must return to baseline: success_rate, degraded_rate, error_rate, output_tokens_per_s, "
+        "requests_per_s or <latency metric>_<stat> (ttft_p95, e2e_p99, ...). Default: success_rate, degraded_rate and "
+        "ttft_p95 (e2e_p95 when the load does not stream).",
+    )
+    self_check: SelfCheckLimits = Field(default_factory=SelfCheckLimits, description="Limits of the harness self-check.")
     recovery_objective: Duration | None = Field(None, description="RTO: time_to_recover objective used in the resilience score.")
     error_budget: float = Field(0.01, gt=0, lt=1, description="Share of requests allowed to fail (1 - availability target).")
     goodput: GoodputCriteria = Field(default_factory=GoodputCriteria, description="Per-request limits for goodput.")
+
+    @field_validator("recovery_watch")
+    @classmethod
+    def _known_watch(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [name for name in value or [] if name not in RECOVERY_WATCH_METRICS]
+        if unknown:
+            raise ValueError(f"unknown recovery watch metric(s) {', '.join(unknown)}; use success_rate, degraded_rate, "
+                             "error_rate, output_tokens_per_s, requests_per_s or <latency metric>_<stat> such as ttft_p95")
+        if value is not None and not value:
+            raise ValueError("recovery_watch needs at least one metric (leave it out for the default)")
+        return value
+
+    def hold_buckets(self) -> int:
+        """How many consecutive judged buckets make the recovery hold (at least one)."""
+        return max(1, math.ceil(self.recovery_hold / self.bucket - 1e-9))
+
+    def watch_for(self, streaming: bool) -> list[str]:
+        """The watched metrics: `recovery_watch`, else the default for a streaming or non-streaming load."""
+        if self.recovery_watch is not None:
+            return list(self.recovery_watch)
+        return ["success_rate", "degraded_rate", "ttft_p95" if streaming else "e2e_p95"]
