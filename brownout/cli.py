@@ -77,6 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"verdict: {outcome.status.value}" + (f" ({outcome.message})" if outcome.message else ""))
     if outcome.score is not None:
         print(f"resilience score: {outcome.score:.0f}/100")
+    else:
+        print("resilience score: — (only runs that passed or failed are scored)")
+    for line in outcome.harness:
+        print(f"  harness self-check: {line} (latency objectives are inconclusive; availability still counts)")
     for line in outcome.findings:
         print(f"  not met: {line}")
     for kind, path in outcome.outputs.items():

@@ -4,8 +4,9 @@
     -> resolve faults (dry run stops here) -> start probes and load
     -> warmup -> baseline -> steady-state hypothesis (abort: NOT_STEADY, nothing injected)
     -> fault phase (inject/rollback on schedule, guards every tick)
-    -> rollback whatever is left (reverse order) -> recovery (ready events) -> steady state again
-    -> stop load/probes/sandbox -> score -> write results and reports
+    -> rollback whatever is left (reverse order) -> recovery (ready events)
+    -> the load drains (in-flight requests get `load.drain`) -> steady state again, on complete data
+    -> stop probes/sandbox -> harness self-check -> score -> write results and reports
 
 Rollback runs on normal end, on a stop condition, on any exception and on
 SIGINT/SIGTERM. After SIGKILL the journal lets `brownout recover` finish the job.
@@ -31,9 +32,10 @@ from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
 from brownout.experiments.journal import Journal, brownout_home
 from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
+from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
 from brownout.experiments.target import TargetSession
-from brownout.experiments.timeline import FaultWindow, PhaseWindow, Timeline, TimelineEvent
+from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, PhaseWindow, Timeline, TimelineEvent
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
 from brownout.loadgen.records import RunClock
@@ -46,6 +48,7 @@ Log = Callable[..., None]  # log(message, **structured_fields), e.g. brownout.ex
 class RunStatus(enum.Enum):
     PASSED = "passed"
     FAILED = "failed"            # SLOs failed
+    INCONCLUSIVE = "inconclusive"  # only latency objectives unmet, and the harness was saturated
     ABORTED = "aborted"          # a stop condition fired
     NOT_STEADY = "not_steady"    # steady-state hypothesis did not hold; nothing injected
     ERROR = "error"              # harness or environment error
@@ -74,6 +77,7 @@ class RunOutcome:
     signum: int | None = None
     score: float | None = None
     findings: list[str] = field(default_factory=list)   # one line per SLO / steady-state check that did not pass
+    harness: list[str] = field(default_factory=list)    # why the harness self-check found itself saturated
 
 
 @dataclass
@@ -113,6 +117,8 @@ class _Run:
         self._timeline_lock = threading.Lock()
         self._timeline_closed = False
         self._last_progress = 0.0
+        self.machine_start: MachineReading | None = None
+        self.machine_end: MachineReading | None = None
 
     # ----- set-up -------------------------------------------------------------------------
     def event(self, kind: str, name: str, **detail: Any) -> None:
@@ -197,7 +203,7 @@ class _Run:
             base_url=self.target.base_url,
             load=load,
             model=self.spec.target.model,
-            outcome=self.spec.outcome.model_copy(update={"primary_model": self.spec.primary_model}),
+            outcome=self.target.outcome_rules(),
             start_at=start_at,
             end_at=end_at,
             out_dir=self.out_dir / "load",
@@ -278,14 +284,17 @@ class _Run:
             self.progress(phase, until)
             if now >= until:
                 return
-            time.sleep(min(0.1, max(0.0, until - now)))
+            due = [w.inject_at for w in pending] + [a.window.rollback_at for a in self.applied if a.record.rolled_back_at is None]
+            wake = min([until, now + _TICK, *due])
+            time.sleep(max(0.0, wake - self.clock.now()))
 
     def inject(self, window: PlannedWindow) -> None:
         driver_cls = DRIVERS[window.fault.kind]
         driver = driver_cls(window.fault, self.context)
         # Only a region outage makes a failover: a replica kill scoped to a region does not.
         region = window.fault.region_outage or (window.fault.region if window.fault.kind == "sandbox.region-down" else None)
-        record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None, region=region)
+        record = FaultWindow(window.fault.name, window.fault.kind, injected_at=None, region=region,
+                             planned_inject_at=window.inject_at, planned_rollback_at=window.rollback_at)
         self.timeline.faults.append(record)
         try:
             handle = driver.prepare()
@@ -311,6 +320,7 @@ class _Run:
             self.event("region_down", record.region)
         self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}", event="fault_injected",
                  fault=window.fault.name, kind=window.fault.kind, detail=detail)
+        self.warn_if_late(window.fault.name, "injected", record.injected_at, window.inject_at)
 
     def rollback(self, applied: _Applied) -> None:
         if applied.record.rolled_back_at is not None:
@@ -320,6 +330,7 @@ class _Run:
                             retries=policy.retries, backoff=policy.backoff, log=self.log)
         self.undo_results.append(result)
         applied.record.rolled_back_at = self.clock.now()
+        self.warn_if_late(applied.window.fault.name, "rolled back", applied.record.rolled_back_at, applied.window.rollback_at)
         if result.ok:
             self.event("fault_rolled_back", applied.window.fault.name, attempts=result.attempts)
             if applied.record.region:
@@ -330,6 +341,15 @@ class _Run:
             self.event("fault_rollback_failed", applied.window.fault.name, error=result.error)
             self.log(f"ROLLBACK FAILED for '{applied.window.fault.name}': {result.error} (journal keeps it open; "
                      "run `brownout recover`)", event="fault_rollback_failed", fault=applied.window.fault.name, error=result.error)
+
+    def warn_if_late(self, fault: str, action: str, actual: float, planned: float) -> None:
+        """A fault off its schedule changes what the phases measured: say so, never silently."""
+        drift = actual - planned
+        if drift > FAULT_DRIFT_WARNING:
+            self.event("fault_late", fault, action=action, drift=round(drift, 3))
+            self.log(f"WARNING: '{fault}' {action} {drift:.2f}s after its planned time (more than "
+                     f"{FAULT_DRIFT_WARNING:g}s: the fault window is shorter or later than planned)",
+                     event="fault_late", level="warning", fault=fault, action=action, drift=round(drift, 3))
 
     def rollback_all(self) -> None:
         """Undo every applied fault, newest first, then the set-up links; one that raises never keeps the others."""
@@ -371,6 +391,13 @@ class _Run:
 
     # ----- steady state -------------------------------------------------------------------
     def steady_state(self, window: PhaseWindow, label: str) -> bool:
+        """Judge the steady state over `window` on the requests complete so far.
+
+        Before the faults this gates the fault phase and cannot wait for the baseline's
+        in-flight requests without pushing the schedule, so its line says it is
+        provisional and how many were still in flight; the final verdict re-judges the
+        same window on every request. After recovery the load has drained: complete data.
+        """
         from brownout.reports import evaluate_steady_state
 
         records = self.current_records()
@@ -378,12 +405,30 @@ class _Run:
         results = evaluate_steady_state(self.spec, records, probes, window.start, window.end, label=label)
         self.steady_results.extend(results)
         ok = all(r.passed for r in results)
-        self.event("steady_state", label, ok=ok, checks=[r.summary() for r in results])
-        self.journal.append("steady_state", label=label, ok=ok, checks=[r.summary() for r in results])
+        progress = self.load_run.progress() if self.load_run is not None else None
+        in_flight = progress.in_flight if progress is not None and progress.state != "done" else 0
+        basis = (f"provisional, {in_flight} request(s) still in flight; the verdict re-judges on all of them"
+                 if in_flight else "every request complete")
+        self.event("steady_state", label, ok=ok, checks=[r.summary() for r in results], in_flight=in_flight)
+        self.journal.append("steady_state", label=label, ok=ok, checks=[r.summary() for r in results], in_flight=in_flight)
+        self.log(f"steady state {label} ({basis}): {'holds' if ok else 'DOES NOT HOLD'}", event="steady_state",
+                 label=label, passed=ok, in_flight=in_flight)
         for r in results:
-            self.log(f"steady state ({label}, completed requests so far): {r.summary()}", event="steady_state",
+            self.log(f"  {r.name}: {r.message} -> {r.status}", event="steady_state_check", label=label,
                      check=r.name, passed=r.passed)
         return ok
+
+    def finish_load(self) -> None:
+        """Let the load end by itself: in-flight requests get `load.drain` and are recorded with what they
+        measured (only the rest are `abandoned`). A load process that outstays its drain is stopped."""
+        self.machine_end = read_machine()
+        if self.load_run is None:
+            return
+        try:
+            self.load_run.wait(self.spec.load.drain + _LOAD_EXIT_SLACK)
+        except BrownoutError:
+            self.log(f"the load process outstayed its {self.spec.load.drain:g}s drain; stopping it")
+            self.load_run.stop()
 
     def current_records(self):
         from brownout.loadgen.records import load_records
@@ -421,6 +466,14 @@ class _Run:
         return path
 
 
+def _harness(run: _Run):
+    """The machine and load-process figures of the self-check (None when the load never started)."""
+    if run.machine_start is None:
+        return None
+    end = run.machine_end or read_machine()
+    return observations(run.machine_start, end, run.load_run.progress() if run.load_run is not None else None)
+
+
 def _environment(run: _Run) -> dict[str, Any]:
     """Versions and host (collected by reports), plus what only the runner knows about the target."""
     from brownout.reports import collect_environment
@@ -455,6 +508,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     message = ""
     score: float | None = None
     findings: list[str] = []
+    harness: list[str] = []
     outputs: dict[str, Path] = {}
     resolutions: list[Resolution] = []
     try:
@@ -493,7 +547,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
             signum = run.signals.signum
             scored = _score_and_write(run, status, message, interrupted_exit_code(signum) if signum else None)
             outputs, status = scored["outputs"], scored["status"]
-            score, findings = scored["score"], scored["findings"]
+            score, findings, harness = scored["score"], scored["findings"], scored["harness"]
     finally:
         if run.journal is not None:
             run.journal.finish(status.value)
@@ -502,11 +556,17 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
                 signal.signal(sig, handler)
     signum = run.signals.signum
     return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message,
-                      signum, score, findings)
+                      signum, score, findings, harness)
 
 
 _GUARD_LAG = 2.0
 """Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""
+
+_TICK = 0.1
+"""Longest sleep of the phase loop: guards and progress run at least this often."""
+
+_LOAD_EXIT_SLACK = 10.0
+"""Seconds past `load.drain` the load process gets to write its last records and exit."""
 
 _LOAD_LEAD_TIME = 2.5
 """Seconds between asking for load and its first arrival: the load process imports Locust
@@ -517,6 +577,7 @@ def _run_phases(run: _Run) -> RunStatus:
     spec = run.spec
     phases = spec.phases
     run.build_guards()
+    _warm_up_scoring(run)
     run.start_metrics()
     run.start_probes()
     start = run.clock.now() + _LOAD_LEAD_TIME
@@ -525,6 +586,7 @@ def _run_phases(run: _Run) -> RunStatus:
     for length in (phases.warmup, phases.baseline, phases.fault, phases.recovery):
         bounds.append(bounds[-1] + length)
     time.sleep(max(0.0, start - run.clock.now()))
+    run.machine_start = read_machine()
 
     warmup = run.phase("warmup", bounds[0], bounds[1])
     run.hold("warmup", warmup.end)
@@ -542,10 +604,20 @@ def _run_phases(run: _Run) -> RunStatus:
     recovery = run.phase("recovery", bounds[3], bounds[4])
     run.wait_recovered(phases.recovery)
     run.hold("recovery", recovery.end)
+    run.finish_load()
     if spec.steady_state.recheck_after_recovery:
         tail = PhaseWindow("recovery", recovery.start + phases.recovery / 2, recovery.end)
         run.steady_state(tail, "after recovery")
     return RunStatus.PASSED  # the verdict on SLOs is decided by scoring
+
+
+def _warm_up_scoring(run: _Run) -> None:
+    """Import and exercise scoring before the load starts, so the pre-fault steady-state check that
+    gates the fault phase costs milliseconds, not the seconds a first pandas import takes on a busy machine."""
+    from brownout.loadgen.records import load_records
+    from brownout.reports import evaluate_steady_state
+
+    evaluate_steady_state(run.spec, load_records([]), [], 0.0, 1.0, label="warm-up")
 
 
 def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int | None) -> dict[str, Any]:
@@ -565,10 +637,12 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
         steady_state=None,  # re-judged on complete data: the live check could not wait for in-flight requests
         exit_code=exit_code,
         environment=_environment(run),
+        harness=_harness(run),
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
     )
     outputs = write_all(results, run.out_dir, records)
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]
-    return {"outputs": outputs, "status": final, "score": results.score, "findings": findings}
+    return {"outputs": outputs, "status": final, "score": results.score, "findings": findings,
+            "harness": list(results.harness.reasons) if results.harness.saturated else []}

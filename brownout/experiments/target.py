@@ -19,10 +19,14 @@ import httpx
 from brownout.errors import TargetError
 from brownout.experiments.journal import Journal
 from brownout.experiments.signals import SignalGate
+from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
 from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
 
-__all__ = ["TargetSession"]
+__all__ = ["SANDBOX_SERVED_BY", "TargetSession"]
+
+SANDBOX_SERVED_BY = ServedBy(header="x-sandbox-region")
+"""The sandbox's gateway names the serving region in this header: failover needs no configuration there."""
 
 
 class TargetSession:
@@ -43,6 +47,13 @@ class TargetSession:
         self.headers: dict[str, str] = {}
         self.context = FaultContext(seed=self.seed)
         self.links: list[tuple[str, FaultHandle]] = []   # routed through proxies; undone after the faults
+
+    def outcome_rules(self) -> OutcomeRules:
+        """The experiment's outcome rules with the primary model filled in, and who-served defaulted on the sandbox."""
+        rules = self.spec.outcome.model_copy(update={"primary_model": self.spec.primary_model})
+        if rules.served_by is None and self.spec.target.sandbox is not None:
+            rules = rules.model_copy(update={"served_by": SANDBOX_SERVED_BY})
+        return rules
 
     def open(self) -> None:
         """Resolve the target, start what faults act through, and fill the fault context."""

@@ -26,7 +26,8 @@ from brownout.errors import LoadError
 from brownout.experiments.interpolation import interpolate
 from brownout.experiments.spec.load import ConcurrencyArrival, SyntheticDataset
 from brownout.loadgen.datasets import Prompt, mean_output_tokens
-from brownout.loadgen.exchange import ExchangeSettings, exchange, fail
+from brownout.loadgen.health import LoopHealth, LoopMonitor
+from brownout.loadgen.exchange import ExchangeSettings, abandon, exchange, fail
 from brownout.loadgen.payloads import build_request
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import Collector
@@ -57,6 +58,7 @@ log = logging.getLogger("brownout.loadgen")
 class RecordSink(Protocol):
     def add(self, record: RequestRecord) -> None: ...
     def stats(self, sent: int, in_flight: int) -> None: ...
+    def health(self, health: LoopHealth) -> None: ...
 
 
 @dataclass
@@ -71,6 +73,9 @@ class LocalSink:
 
     def stats(self, sent: int, in_flight: int) -> None:
         self.collector.worker_stats(self.worker, sent, in_flight)
+
+    def health(self, health: LoopHealth) -> None:
+        self.collector.worker_health(self.worker, health)
 
 
 def request_headers(plan: LoadPlan, api_key: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -142,10 +147,16 @@ class Dispatcher:
     def run(self) -> None:
         stop = self.ctx.stop
         if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):
-            if isinstance(self.plan.load.arrival, ConcurrencyArrival):
-                self._closed_loop(self.plan.load.arrival)
-            else:
-                self._open_loop()
+            finished = Event()
+            monitor = gevent.spawn(LoopMonitor(self.ctx.sink.health).run, finished.is_set)
+            try:
+                if isinstance(self.plan.load.arrival, ConcurrencyArrival):
+                    self._closed_loop(self.plan.load.arrival)
+                else:
+                    self._open_loop()
+            finally:
+                finished.set()
+                monitor.join(timeout=1.0)
         self._drain()
 
     def _open_loop(self) -> None:
@@ -215,7 +226,8 @@ class Dispatcher:
         try:
             reply = exchange(self.client, spec, rec, self.settings)
         except gevent.GreenletExit:
-            fail(rec, "timeout", "abandoned: the load stopped while it was in flight", self.clock.now())
+            why = "stopped while in flight" if self.ctx.stop.is_set() else f"still in flight when the {self.plan.load.drain:g}s drain ended"
+            abandon(rec, why, self.clock.now())
             self.ctx.sink.add(rec)
             raise
         self.ctx.sink.add(rec)

@@ -15,7 +15,7 @@ from typing import Any
 
 import gevent
 
-from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.loadgen.outcome import (
     classify,
     degraded_header,
@@ -29,9 +29,7 @@ from brownout.loadgen.sendmark import SendMarks
 from brownout.loadgen.tokenizer import TokenCounter
 from brownout.loadgen.tokens import prompt_texts, token_counts
 
-__all__ = ["ExchangeSettings", "RequestDeadline", "exchange", "fail"]
-
-_REGION_HEADER = "x-sandbox-region"
+__all__ = ["ExchangeSettings", "RequestDeadline", "abandon", "exchange", "fail"]
 
 
 class RequestDeadline(Exception):
@@ -55,6 +53,23 @@ def fail(rec: RequestRecord, error_class: str, text: str, t: float) -> None:
     rec.error_class = error_class
     rec.error = text[:200]
     rec.t_end = t
+
+
+def abandon(rec: RequestRecord, why: str, t: float) -> None:
+    """The harness gave up on the request (drain expired, stop, interrupt): never a failure of the target.
+
+    The marks it reached stay; only the outcome and the end change.
+    """
+    rec.outcome = "abandoned"
+    rec.error_class = None
+    rec.error = f"abandoned: {why}"[:200]
+    rec.t_end = t
+
+
+def _served_by(rec: RequestRecord, value: str | None, rule: ServedBy) -> None:
+    if value is not None:
+        rec.served_by = value
+        rec.region = rule.regions.get(value, value)
 
 
 def exchange(client: Any, spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> Reply | None:
@@ -98,10 +113,13 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
     if error is not None:
         raise error
     headers = {k.lower(): v for k, v in response.headers.items()}
-    rec.region = headers.get(_REGION_HEADER)
+    served_by = settings.rules.served_by
+    if served_by is not None and served_by.header is not None:
+        _served_by(rec, headers.get(served_by.header.lower()), served_by)
+    field_name = served_by.field if served_by is not None else None
     raw = response._response
     if spec.stream:
-        parser = StreamParser(spec.kind, settings.keep_text or settings.tokenizer is not None)
+        parser = StreamParser(spec.kind, settings.keep_text or settings.tokenizer is not None, field_name)
         readline = raw.readline
         while True:
             line = readline(b"\n")
@@ -113,7 +131,7 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
                 break
         reply = parser.reply
     else:
-        reply = parse_body(spec.kind, raw.read())
+        reply = parse_body(spec.kind, raw.read(), field_name)
     rec.t_end = clock.now()
     _finish(rec, spec, reply, degraded_header(headers, settings.rules.degraded_headers), settings)
     return reply
@@ -123,7 +141,8 @@ def _finish(rec: RequestRecord, spec: RequestSpec, reply: Reply, header: str | N
     kind = spec.kind
     rec.t_first, rec.t_last, rec.itl = reply.t_first, reply.t_last, reply.itl
     rec.model = reply.model
-    rec.region = reply.region or rec.region
+    if settings.rules.served_by is not None:
+        _served_by(rec, reply.served_by, settings.rules.served_by)
     tokens = token_counts(kind, reply, prompt_texts(kind, spec.body), settings.tokenizer)
     rec.input_tokens, rec.output_tokens, rec.token_source = tokens.input, tokens.output, tokens.source
     e2e = rec.t_end - rec.t_send if rec.t_end is not None and rec.t_send is not None else None

@@ -35,6 +35,7 @@ from locust.env import Environment
 
 from brownout.errors import LoadError
 from brownout.loadgen.datasets import load_prompts, mean_output_tokens
+from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import Collector, LoadState, write_progress
@@ -150,6 +151,8 @@ def _start_workers(plan: LoadPlan, collector: Collector, stop: Event, clock: Run
         for record in data["records"]:
             collector.add(record)
         collector.worker_stats(data["worker"], data["sent"], data["in_flight"])
+        if data.get("health"):
+            collector.worker_health(data["worker"], LoopHealth(**data["health"]))
         if data["done"]:
             done.add(data["worker"])
 
@@ -189,6 +192,7 @@ class RemoteSink:
         self.buffer: list[dict[str, Any]] = []
         self.sent = 0
         self.in_flight = 0
+        self.latest: LoopHealth | None = None
 
     def add(self, record: RequestRecord) -> None:
         self.buffer.append(asdict(record))
@@ -196,9 +200,13 @@ class RemoteSink:
     def stats(self, sent: int, in_flight: int) -> None:
         self.sent, self.in_flight = sent, in_flight
 
+    def health(self, health: LoopHealth) -> None:
+        self.latest = health
+
     def flush(self, done: bool = False) -> None:
         batch, self.buffer = self.buffer, []
-        data = {"worker": self.worker, "records": batch, "sent": self.sent, "in_flight": self.in_flight, "done": done}
+        data = {"worker": self.worker, "records": batch, "sent": self.sent, "in_flight": self.in_flight, "done": done,
+                "health": asdict(self.latest) if self.latest else None}
         self.runner.send_message(_RECORDS_MSG, data)
 
     def pump(self, finished: Event) -> None:

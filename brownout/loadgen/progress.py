@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from brownout.loadgen.health import LoopHealth, worst_health
 from brownout.loadgen.records import RecordWriter, RequestRecord
 
 __all__ = ["Collector", "LoadProgress", "LoadState", "read_progress", "write_progress"]
@@ -34,14 +35,18 @@ class LoadProgress:
     degraded: int
     failed: int                    # including dropped
     dropped: int
+    abandoned: int                 # given up by the harness (drain expired, stop): not the target's failures
     ttft_p95: float | None         # seconds, over requests finished in the last ~5 s
     workers: int
     master: str | None = None      # HOST:PORT of the Locust master when there are several workers
     connected: int = 0             # workers connected to the master so far
+    cpu_share: float | None = None     # busiest load process: CPU seconds per wall second since its load started
+    loop_lag_p99: float | None = None  # worst worker's event-loop wake-up lag p99, seconds (harness self-check)
+    loop_lag_max: float | None = None
 
     @property
     def records(self) -> int:
-        return self.ok + self.degraded + self.failed
+        return self.ok + self.degraded + self.failed + self.abandoned
 
     def line(self) -> str:
         """One human line for the live progress log."""
@@ -50,6 +55,7 @@ class LoadProgress:
         return (
             f"{self.achieved_rate:.1f}{target} req/s | in flight {self.in_flight} | "
             f"ok {self.ok} degraded {self.degraded} failed {self.failed} (dropped {self.dropped}) | TTFT p95 {ttft}"
+            + (f" | abandoned {self.abandoned}" if self.abandoned else "")
         )
 
 
@@ -76,12 +82,13 @@ class Collector:
         self.workers = workers
         self.master: str | None = None
         self.connected = 0
-        self.counts = {"ok": 0, "degraded": 0, "failed": 0}
+        self.counts = {"ok": 0, "degraded": 0, "failed": 0, "abandoned": 0}
         self.dropped = 0
         self._ttfts: deque[tuple[float, float]] = deque()   # (t_end, ttft)
         self._sent: dict[str, int] = {}
         self._in_flight: dict[str, int] = {}
         self._sent_samples: deque[tuple[float, int]] = deque()
+        self._health: dict[str, LoopHealth] = {}
 
     def add(self, record: RequestRecord | dict[str, Any]) -> None:
         rec = record if isinstance(record, RequestRecord) else RequestRecord(**record)
@@ -97,6 +104,10 @@ class Collector:
         """Latest cumulative counters of one worker."""
         self._sent[worker] = sent
         self._in_flight[worker] = in_flight
+
+    def worker_health(self, worker: str, health: LoopHealth) -> None:
+        """Latest self-measured health of one worker process (the snapshot shows the worst)."""
+        self._health[worker] = health
 
     def snapshot(self, now: float, state: LoadState) -> LoadProgress:
         sent = sum(self._sent.values())
@@ -123,6 +134,8 @@ class Collector:
             workers=self.workers,
             master=self.master,
             connected=self.connected,
+            abandoned=self.counts["abandoned"],
+            **worst_health(self._health.values()),
         )
 
 

@@ -28,7 +28,7 @@ class Reply:
     t_last: float | None = None
     itl: list[float] = field(default_factory=list)
     model: str | None = None
-    region: str | None = None
+    served_by: str | None = None        # the `outcome.served_by.field` value, when the body or an event has it
     retrieval: str | None = None        # RAG: "vector", "keyword", ...
     input_tokens: int | None = None     # from usage
     output_tokens: int | None = None    # from usage
@@ -45,12 +45,14 @@ class StreamParser:
     """Feeds SSE lines (with their arrival times) into a `Reply`; stop reading once `reply.failed`.
 
     `keep_text` keeps the generated text (multi-turn sessions resend it); off by
-    default because it costs memory and time on the hot path.
+    default because it costs memory and time on the hot path. `served_by` is a
+    dotted JSON path (`outcome.served_by.field`) read from every event.
     """
 
-    def __init__(self, kind: str, keep_text: bool = False) -> None:
+    def __init__(self, kind: str, keep_text: bool = False, served_by: str | None = None) -> None:
         self.kind = kind
         self.keep_text = keep_text
+        self.served_by = tuple(served_by.split(".")) if served_by else ()
         self.reply = Reply(streamed=True)
 
     def feed(self, line: bytes, t: float) -> None:
@@ -73,7 +75,7 @@ class StreamParser:
         if not isinstance(event, dict):
             reply.malformed = "event is not a JSON object"
             return
-        _common(reply, event)
+        _common(reply, event, self.served_by)
         text = _event_text(self.kind, event) if reply.error_body is None else ""
         if text:
             if self.keep_text:
@@ -86,8 +88,8 @@ class StreamParser:
             reply.content_events += 1
 
 
-def parse_body(kind: str, body: bytes) -> Reply:
-    """A complete non-streamed response body."""
+def parse_body(kind: str, body: bytes, served_by: str | None = None) -> Reply:
+    """A complete non-streamed response body; `served_by` as in StreamParser."""
     reply = Reply(streamed=False)
     try:
         data = json.loads(body)
@@ -97,7 +99,7 @@ def parse_body(kind: str, body: bytes) -> Reply:
     if not isinstance(data, dict):
         reply.malformed = "body is not a JSON object"
         return reply
-    _common(reply, data)
+    _common(reply, data, tuple(served_by.split(".")) if served_by else ())
     if reply.error_body is not None:
         return reply
     reply.done = True
@@ -118,16 +120,20 @@ def parse_body(kind: str, body: bytes) -> Reply:
     return reply
 
 
-def _common(reply: Reply, obj: dict[str, Any]) -> None:
-    """Fields any event or body may carry: error, model, region, usage."""
+def _common(reply: Reply, obj: dict[str, Any], served_by: tuple[str, ...] = ()) -> None:
+    """Fields any event or body may carry: error, model, usage, and the served-by field when asked."""
     error = obj.get("error")
     if error:
         message = _get(error, "message") if isinstance(error, dict) else error
         reply.error_body = str(message or error)[:200]
     if isinstance(obj.get("model"), str):
         reply.model = obj["model"]
-    if isinstance(obj.get("region"), str):
-        reply.region = obj["region"]
+    if served_by:
+        value: Any = obj
+        for key in served_by:
+            value = _get(value, key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            reply.served_by = str(value)
     usage = obj.get("usage")
     if isinstance(usage, dict):
         if isinstance(usage.get("prompt_tokens"), int):

@@ -112,10 +112,11 @@ def test_each_failure_is_classified(fake_server, make_plan):
 )
 def test_request_kinds(fake_server, make_plan, request_kind, stream):
     load = {"arrival": {"kind": "constant", "rate": "10/s"}, "request": request_kind, "stream": stream}
-    _, df = _run(make_plan(fake_server.url, load, duration=0.5, headers={"x-fake-tokens": "3", "x-fake-region": "eu"}))
+    _, df = _run(make_plan(fake_server.url, load, duration=0.5, headers={"x-fake-tokens": "3", "x-fake-region": "eu"},
+                           served_by={"header": "x-sandbox-region", "regions": {"eu": "eu-west"}}))
     assert len(df) == 5
     assert set(df.outcome) == {"ok"}, df.error.tolist()
-    assert set(df.region) == {"eu"} and set(df.kind) == {request_kind}
+    assert set(df.served_by) == {"eu"} and set(df.region) == {"eu-west"} and set(df.kind) == {request_kind}
     if stream:
         assert df.t_first.notna().all() and (df.output_tokens == 3).all()
     else:
@@ -163,7 +164,8 @@ def test_full_cap_drops_and_sigterm_abandons(fake_server, make_plan):
     df = load_records(run.record_paths())
     sent = df[df.error_class != "dropped"]
     assert len(sent) == 3
-    assert set(sent.error_class) == {"timeout"} and sent.error.str.contains("abandoned").all()
+    assert set(sent.outcome) == {"abandoned"} and sent.error_class.isna().all()
+    assert sent.error.str.contains("stopped while in flight").all()
     dropped = df[df.error_class == "dropped"]
     assert len(dropped) >= 15 and dropped.t_send.isna().all()
     assert df.request_id.is_unique
@@ -189,3 +191,23 @@ def test_load_process_shares_the_callers_clock_anchor(fake_server, make_plan):
     assert len(df) == 5 and set(df.outcome) == {"ok"}
     assert (df.t_send - df.t_sched).between(0, 0.05).all(), (df.t_send - df.t_sched).tolist()
     assert abs(df.t_end.max() - shifted.now()) < 1.0
+
+
+def test_normal_end_drains_in_flight_requests_and_abandons_only_the_rest(fake_server, make_plan):
+    """Requests still streaming when the schedule ends finish within `drain` and keep what they measured;
+    one that outlasts the drain is `abandoned` (never a `timeout` failure of the target)."""
+    slow = {"x-fake-ttft-ms": "900", "x-fake-itl-ms": "50", "x-fake-tokens": "3"}
+    plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "4/s"}, "drain": "4s", "timeout": "10s"},
+                     duration=1.0, headers=slow)
+    run, df = _run(plan)
+    assert len(df) == 4 and set(df.outcome) == {"ok"}, df[["outcome", "error"]].to_dict("records")
+    assert (df.t_end > plan.end_at).all()  # they were in flight when the schedule ended
+    progress = run.progress()
+    assert progress.abandoned == 0 and progress.loop_lag_p99 is not None and progress.cpu_share is not None
+
+    stalled = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "4/s"}, "drain": "0.5s", "timeout": "20s"},
+                        duration=0.5, headers={"x-fake-mode": "stall"})
+    run, df = _run(stalled)
+    assert len(df) == 2 and set(df.outcome) == {"abandoned"}
+    assert df.error.str.contains("drain ended").all()
+    assert run.progress().abandoned == 2

@@ -155,8 +155,20 @@ def test_stream_failures():
 def test_bodies():
     assert parse_body("chat", b'{"model":"m","choices":[{"message":{"content":"hi"}}],"usage":{"completion_tokens":1}}').content_events == 1
     assert parse_body("embeddings", b'{"data":[{"embedding":[]}]}').content_events == 0
-    rag = parse_body("rag", b'{"answer":"a","sources":[],"retrieval":"keyword","region":"eu"}')
-    assert (rag.retrieval, rag.region, rag.content_events) == ("keyword", "eu", 1)
+    rag = parse_body("rag", b'{"answer":"a","sources":[],"retrieval":"keyword","region":"eu"}', served_by="region")
+    assert (rag.retrieval, rag.served_by, rag.content_events) == ("keyword", "eu", 1)
+    assert parse_body("rag", b'{"answer":"a","region":"eu"}').served_by is None  # only the field the experiment names
+
+
+def test_served_by_field_is_read_from_any_stream_event_and_nested_bodies():
+    parser = StreamParser("chat", served_by="system_fingerprint")
+    parser.feed(b'data: {"choices":[{"delta":{"role":"assistant"}}]}', 1.0)
+    parser.feed(b'data: {"system_fingerprint":"fp-eu","choices":[{"delta":{"content":"hi"}}]}', 1.1)
+    parser.feed(b"data: [DONE]", 1.2)
+    assert parser.reply.served_by == "fp-eu"
+    nested = parse_body("chat", b'{"meta":{"deployment":{"id":7}},"choices":[{"message":{"content":"x"}}]}',
+                        served_by="meta.deployment.id")
+    assert nested.served_by == "7"
     assert parse_body("chat", b"not json").malformed
 
 
