@@ -259,3 +259,22 @@ def test_collector_counts_and_recent_window(tmp_path):
         assert col.snapshot(4.0, "running").achieved_rate == pytest.approx(2.5)
         assert col.snapshot(10.0, "running").ttft_p95 is None
     assert len(Path(tmp_path / "r.jsonl").read_text().splitlines()) == 2
+
+
+def test_loop_monitor_p99_is_the_upper_edge_of_the_bin_holding_it():
+    from brownout.loadgen.health import LoopHealth, LoopMonitor, worst_health
+
+    reports: list[LoopHealth] = []
+    monitor = LoopMonitor(reports.append)
+    for _ in range(990):
+        monitor.record(0.0001)           # first fine bin (0-0.25 ms)
+    for _ in range(10):
+        monitor.record(0.155)            # coarse bin 150-160 ms; the p99 is still the 990th sample
+    health = monitor.health()
+    assert health.loop_lag_p99 == pytest.approx(0.00025) and health.loop_lag_max == pytest.approx(0.155)
+    monitor.record(0.155)                # now 11 of 1001 are late: the p99 lands among them
+    assert monitor.health().loop_lag_p99 == pytest.approx(0.16)
+    monitor.record(99.0)                 # beyond the last bin: clamped, never an IndexError
+    assert monitor.health().loop_lag_max == 99.0
+    worst = worst_health([LoopHealth(0.2, 0.001, 0.002), LoopHealth(None, 0.004, 0.003), LoopHealth(0.5, None, None)])
+    assert worst == {"cpu_share": 0.5, "loop_lag_p99": 0.004, "loop_lag_max": 0.003}
