@@ -209,3 +209,31 @@ def test_a_near_miss_message_does_not_contradict_its_status():
     exact = judge(objective, 0.99)
     assert exact.status == "pass" and exact.message == "actual 99% vs threshold >= 99%"
     assert judge(slo(metric="ttft", stat="p95", op="<", threshold="1s"), 0.9996).message == "actual 999.6 ms vs threshold < 1 s"
+
+
+# --- one story per run: the score ------------------------------------------------------------------
+
+def _slow_after_recovery(status="passed"):
+    """4 req/s, all ok; in the last 5 s (the 'after recovery' steady-state window) responses take 3 s."""
+    from brownout.reports import build_results, collect_environment
+
+    experiment = spec(steady_state={"checks": [{"name": "e2e", "metric": "e2e", "stat": "p95", "op": "<=", "threshold": "2s"}]})
+    rows = [req(t / 4, e2e=3.0 if t >= 100 else 1.0) for t in range(120)]
+    return build_results(experiment, {}, frame(rows), None, timeline(), status=status, environment=collect_environment(1))
+
+
+def test_a_steady_state_that_failed_after_recovery_lowers_the_score_like_a_failed_slo():
+    results = _slow_after_recovery()
+    assert [(r.phase, r.status) for r in results.steady_state] == [("before faults", "pass"), ("after recovery", "fail")]
+    assert results.verdict == "failed" and results.recovery.status == "recovered"
+    # attainment over both checks (major, 2 each): (2 * 1 + 2 * 0.5 * (1 - 1/2)) / 4 = 0.625;
+    # goodput retained 1, recovered 1: 100 * (0.60 * 0.625 + 0.25 + 0.15) = 77.5, no longer 100
+    assert results.score == pytest.approx(77.5)
+    assert "1 of 2 SLOs and steady-state checks passed" in results.score_components[0].explanation
+
+
+@pytest.mark.parametrize("status", ["aborted", "not_steady", "error", "interrupted"])
+def test_a_run_that_was_not_judged_to_the_end_has_no_score(status):
+    results = _slow_after_recovery(status)
+    assert results.verdict == status and results.score is None and results.score_components == []
+    assert '"score":null' in results.model_dump_json()
