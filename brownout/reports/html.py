@@ -142,6 +142,7 @@ def render_html(results: RunResults) -> str:
         events=sorted(results.timeline.events, key=lambda e: e.t),
         t0=t0,
         scored=results.verdict in SCORED_VERDICTS,
+        score=results.comparable_score(),
         steady=_steady_state(results),
         saturated_banner=SATURATED_BANNER,
         harness_rows=harness_rows(results.harness),

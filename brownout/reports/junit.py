@@ -47,7 +47,7 @@ def _properties(suite: ET.Element, run: RunResults) -> None:
     properties = ET.Element("properties")
     suite.insert(0, properties)
     pairs = [("brownout.verdict", run.verdict), ("brownout.exit_code", str(run.exit_code)),
-             ("brownout.score", format_score(run.score, 1)),
+             ("brownout.score", format_score(run.comparable_score(), 1)),
              ("brownout.harness.saturated", str(run.harness.saturated).lower())]
     pairs += [("brownout.harness.reason", reason) for reason in run.harness.reasons]
     for name, value in pairs:

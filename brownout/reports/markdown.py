@@ -113,7 +113,7 @@ def _objective_rows(rows: list[ObjectiveResult]) -> list[str]:
 
 
 def render_markdown(results: RunResults) -> str:
-    score = "—" if results.score is None else f"{format_score(results.score)}/100"
+    score = "—" if results.comparable_score() is None else f"{format_score(results.comparable_score())}/100"
     lines = [
         f"### brownout · {results.experiment}: {VERDICT_BADGES[results.verdict]} · resilience score {score}",
         "",

@@ -125,6 +125,11 @@ class RunResults(ResultModel):
     records_paths: list[str] = Field(default_factory=list, description="Raw request-record files (JSON lines).")
     outputs: dict[str, str] = Field(default_factory=dict, description="Output kind -> path written.")
 
+    def comparable_score(self) -> float | None:
+        """The score to chart or compare: None for a verdict that is not scored, even in a file written
+        before that rule, which may carry one."""
+        return self.score if self.verdict in SCORED_VERDICTS else None
+
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A frame row as plain Python values, NaN as None."""

@@ -25,7 +25,7 @@ from brownout.reports.charts import Chart, Line, render_chart
 from brownout.reports.fmt import format_pair, format_score, format_time, format_value
 from brownout.reports.gate import read_results
 from brownout.reports.html import STATUS_BADGES, VERDICT_BADGES, template_env
-from brownout.reports.results import SCORED_VERDICTS, RunResults
+from brownout.reports.results import RunResults
 
 __all__ = ["INDEX_NAME", "ExperimentTrend", "TrendRun", "find_runs", "render_index", "write_index"]
 
@@ -36,11 +36,6 @@ INDEX_NAME = "index.html"
 class TrendRun:
     path: Path            # the results.json
     results: RunResults
-
-    @property
-    def score(self) -> float | None:
-        """The score a chart may plot: None for a verdict that is not scored (files written before that rule included)."""
-        return self.results.score if self.results.verdict in SCORED_VERDICTS else None
 
     @property
     def run_id(self) -> str:
@@ -93,11 +88,11 @@ def _score_chart(trend: ExperimentTrend) -> str:
     origin = trend.runs[0].results.timeline.run_start
     span = trend.runs[-1].results.timeline.run_start - origin
     fmt = "%H:%M:%S" if span < 6 * 3600 else "%m-%d %H:%M"
-    scored = [r for r in trend.runs if r.score is not None]
+    scored = [r for r in trend.runs if r.results.comparable_score() is not None]
     return render_chart(Chart(
         f"Resilience score of {trend.experiment}, {len(scored)} scored of {len(trend.runs)} run(s)",
         x=[r.results.timeline.run_start - origin for r in scored],
-        lines=[Line("score", [r.score for r in scored], "#2563eb")],
+        lines=[Line("score", [r.results.comparable_score() for r in scored], "#2563eb")],
         x_max=max(span, 1.0),
         y_format="{:.0f}", y_max=100.0,
         x_label=lambda t: datetime.fromtimestamp(origin + t, tz=UTC).strftime(fmt),
@@ -119,8 +114,8 @@ def _row(run: TrendRun, slo_names: list[str], base: Path) -> dict[str, object]:
         "when": format_time(r.timeline.run_start),
         "verdict": r.verdict,
         "verdict_badge": VERDICT_BADGES[r.verdict],
-        "score": format_score(run.score),
-        "scored": run.score is not None,
+        "score": format_score(r.comparable_score()),
+        "scored": r.comparable_score() is not None,
         "recovery": format_value(r.recovery.value, "time_to_recover"),
         "slos": [(format_pair(slos[n].actual, slos[n].threshold, slos[n].metric)[0], slos[n].status,
                   STATUS_BADGES[slos[n].status]) if n in slos else ("—", "", "not measured") for n in slo_names],
