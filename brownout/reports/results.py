@@ -38,6 +38,7 @@ from brownout.reports.score import resilience_score
 from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics
 from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
+from brownout.reports.window import in_window, phase_windows
 
 __all__ = [
     "EXIT_CODES",
@@ -180,7 +181,8 @@ def build_results(
     phases = phase_metrics(records, runs, timeline, scoring, probe_names)
     recovery = time_to_recover(records, timeline, scoring)
     failovers = failover_time(records, timeline)
-    check = judge_harness(harness, records, scoring.self_check)
+    scored = phase_windows(timeline).get("run")    # warmup is there to absorb start-up: its late sends judge nothing
+    check = judge_harness(harness, records if scored is None else in_window(records, scored), scoring.self_check)
     slos = [untrusted(r, check) for r in evaluate_slos(spec, phases, recovery, failovers)]
     if steady_state is None:
         steady_state = [

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from brownout.experiments.spec.objectives import SelfCheckLimits
+from brownout.experiments.timeline import PhaseWindow
 from brownout.reports import EXIT_CODES, build_results, collect_environment
 from brownout.reports.models import HarnessObservations
 from brownout.reports.selfcheck import judge_harness, schedule_lag_p99
-from tests.reports.builders import frame, req, spec, timeline
+from tests.reports.builders import T0, frame, req, spec, timeline
 
 LIMITS = SelfCheckLimits()
 QUIET = HarnessObservations(load_cpu_share=0.4, loop_lag_p99=0.005, loop_lag_max=0.03, cpu_pressure=0.05, steal=0.0)
@@ -144,3 +145,13 @@ def test_a_latency_steady_state_check_of_a_saturated_run_is_inconclusive_too():
     assert quiet.steady_state[0].status == "fail" and quiet.verdict == "failed"       # ttft 100 ms > 50 ms
     assert busy.steady_state[0].inconclusive_reason == "harness" and busy.verdict == "inconclusive"
     assert not busy.steady_state_held
+
+
+def test_late_sends_during_warmup_judge_nothing():
+    tl = timeline()
+    tl.phases.insert(0, PhaseWindow("warmup", T0 - 5, T0))
+    rows = [req(t / 4 - 5, lag=0.3) for t in range(20)]              # the start-up hiccup: every warmup send late
+    rows += [req(t / 4, ttft=2.0) for t in range(120)]
+    results = build_results(spec(slos=[TTFT]), {}, frame(rows), None, tl, environment=collect_environment(1))
+    assert results.harness.schedule_lag_p99 == 0.0 and not results.harness.saturated
+    assert results.verdict == "failed"
