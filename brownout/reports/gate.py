@@ -3,7 +3,9 @@
 A release passes when its own verdict passed and, given a baseline, it neither
 lost more than `max_score_drop` resilience points nor failed an SLO the baseline
 met. So a release that degrades more gracefully than yesterday's passes, and one
-that regressed fails, even when both still meet their absolute SLOs.
+that regressed fails, even when both still meet their absolute SLOs. A run the
+saturated harness left `inconclusive` keeps its own exit code (6, CI may retry):
+an objective it could not judge is no regression, and it has no score to compare.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from brownout.errors import SpecError
-from brownout.reports.results import EXIT_CODES, RunResults
+from brownout.reports.fmt import format_score
+from brownout.reports.results import EXIT_CODES, SCORED_VERDICTS, RunResults
 
 __all__ = ["GateVerdict", "judge", "read_results"]
 
@@ -24,6 +27,7 @@ class GateVerdict:
     passed: bool
     exit_code: int
     reasons: list[str] = field(default_factory=list)   # why it failed; empty when it passed
+    headline: str = ""                                 # the one line `brownout gate` prints first
 
 
 def read_results(path: Path) -> RunResults:
@@ -49,19 +53,26 @@ def judge(current: RunResults, baseline: RunResults | None = None, max_score_dro
         f"{r.kind} '{r.name}' ({r.phase}) {r.status}: {r.message}"
         for r in [*current.steady_state, *current.slos] if not r.passed
     ]
-    if current.verdict not in ("passed", "failed"):
+    if current.verdict == "inconclusive":
+        reasons.insert(0, "inconclusive: the load generator was saturated, so its latency objectives could not be "
+                          "judged (a retry on a quieter machine may decide)")
+    elif current.verdict not in SCORED_VERDICTS:
         reasons.insert(0, f"the run did not complete: {current.verdict}")
     # An interrupted run is judged as a harness error (5): 130/143 would tell CI the *gate* was interrupted.
     exit_code = EXIT_CODES["error"] if current.verdict == "interrupted" else EXIT_CODES[current.verdict]
     if baseline is not None:
         was_met = {r.name for r in baseline.slos if r.passed}
         reasons += [f"regression: SLO '{r.name}' passed in the baseline run and fails now"
-                    for r in current.slos if r.name in was_met and not r.passed]
-        if max_score_drop is not None and current.score is not None and baseline.score is not None:
-            drop = baseline.score - current.score
+                    for r in current.slos if r.name in was_met and not r.passed and r.inconclusive_reason != "harness"]
+        now, then = current.comparable_score(), baseline.comparable_score()
+        if max_score_drop is not None and now is not None and then is not None:
+            drop = then - now
             if drop > max_score_drop:
                 reasons.append(f"regression: resilience score fell {drop:.1f} points "
-                               f"({baseline.score:.1f} -> {current.score:.1f}), more than the {max_score_drop:g} allowed")
+                               f"({then:.1f} -> {now:.1f}), more than the {max_score_drop:g} allowed")
         if reasons and exit_code == 0:
             exit_code = EXIT_CODES["failed"]
-    return GateVerdict(passed=not reasons, exit_code=exit_code, reasons=reasons)
+    outcome = "passed" if not reasons else "inconclusive" if exit_code == EXIT_CODES["inconclusive"] else "failed"
+    headline = (f"gate: {outcome} ({current.experiment}, verdict {current.verdict}, "
+                f"score {format_score(current.comparable_score(), 1)})")
+    return GateVerdict(passed=not reasons, exit_code=exit_code, reasons=reasons, headline=headline)

@@ -4,7 +4,11 @@ Valid against the common schema (Jenkins xUnit's junit-10.xsd; tests/reports kee
 Structure: testsuites > testsuite (slos, steady_state[, run]) > testcase >
 failure | skipped. An inconclusive objective is a failure whose message says
 there was no data, unless the SLO lets it pass, when it is skipped with that
-reason. A run that did not complete adds a `run` suite with one errored case.
+reason; one a saturated harness could not judge is skipped with the harness's
+reasons (the verdict, `inconclusive`, tells CI to retry). A run that did not
+complete adds a `run` suite with one errored case. The `slos` suite carries the
+run's verdict, exit code, score ("—" when not scored) and harness self-check
+as properties.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+from brownout.reports.fmt import format_score
 from brownout.reports.models import ObjectiveResult
 from brownout.reports.results import RunResults
 
@@ -25,21 +30,40 @@ def _case(suite: ET.Element, result: ObjectiveResult, classname: str, seconds: f
     detail = f"{result.label} over the {result.phase} window; {result.message}"
     if result.status == "fail":
         ET.SubElement(case, "failure", message=result.message, type="objective_failed").text = detail
+    elif result.inconclusive_reason == "harness":
+        ET.SubElement(case, "skipped", message=f"inconclusive (harness saturated): {result.message}")
     elif result.status == "inconclusive" and not result.passed:
         ET.SubElement(case, "failure", message=f"inconclusive: {result.message}", type="inconclusive").text = detail
     elif result.status == "inconclusive":
         ET.SubElement(case, "skipped", message=f"inconclusive, counted as pass: {result.message}")
 
 
-def _suite(root: ET.Element, name: str, results: list[ObjectiveResult], run: RunResults, timestamp: str) -> None:
-    failures = sum(not r.passed for r in results)
-    skipped = sum(r.status == "inconclusive" and r.passed for r in results)
+def _skipped(result: ObjectiveResult) -> bool:
+    return result.inconclusive_reason == "harness" or (result.status == "inconclusive" and result.passed)
+
+
+def _properties(suite: ET.Element, run: RunResults) -> None:
+    """First in the suite, where Surefire writes them and readers look."""
+    properties = ET.Element("properties")
+    suite.insert(0, properties)
+    pairs = [("brownout.verdict", run.verdict), ("brownout.exit_code", str(run.exit_code)),
+             ("brownout.score", format_score(run.comparable_score(), 1)),
+             ("brownout.harness.saturated", str(run.harness.saturated).lower())]
+    pairs += [("brownout.harness.reason", reason) for reason in run.harness.reasons]
+    for name, value in pairs:
+        ET.SubElement(properties, "property", name=name, value=value)
+
+
+def _suite(root: ET.Element, name: str, results: list[ObjectiveResult], run: RunResults, timestamp: str) -> ET.Element:
+    skipped = sum(_skipped(r) for r in results)
+    failures = sum(not r.passed and not _skipped(r) for r in results)
     suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(results)), failures=str(failures),
                           errors="0", skipped=str(skipped), time="0", timestamp=timestamp,
                           hostname=run.environment.host)
     for r in results:
         window = run.phases.get(r.phase)
         _case(suite, r, name, window.end - window.start if window else 0.0)
+    return suite
 
 
 def render_junit(results: RunResults) -> str:
@@ -47,7 +71,7 @@ def render_junit(results: RunResults) -> str:
     timestamp = datetime.fromtimestamp(results.timeline.run_start, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     root = ET.Element("testsuites", name=f"brownout {results.experiment}")
     prefix = f"brownout.{results.experiment}"
-    _suite(root, f"{prefix}.slos", results.slos, results, timestamp)
+    _properties(_suite(root, f"{prefix}.slos", results.slos, results, timestamp), results)
     _suite(root, f"{prefix}.steady_state", results.steady_state, results, timestamp)
     if results.verdict in ("aborted", "not_steady", "error", "interrupted"):
         suite = ET.SubElement(root, "testsuite", name=f"{prefix}.run", tests="1", failures="0", errors="1",

@@ -131,7 +131,10 @@ class ObjectiveResult(ResultModel):
     margin: Value = Field(None, description="Signed room to the threshold; > 0 passes. See margin_unit.")
     margin_unit: Literal["relative", "absolute"] = "relative"
     status: Literal["pass", "fail", "inconclusive"]
-    passed: bool = Field(description="Counts as passing the gate (inconclusive passes only when the SLO says so).")
+    inconclusive_reason: Literal["no_data", "harness"] | None = Field(
+        None, description="Why inconclusive: no data in the window, or a latency figure of a saturated harness (see `harness`)."
+    )
+    passed: bool = Field(description="Counts as passing the gate (inconclusive for no data passes only when the SLO says so).")
     severity: Literal["critical", "major", "minor"] = "major"
     message: str = ""
 
@@ -179,6 +182,7 @@ class HarnessCheck(ResultModel):
     """The harness self-check: whether the run's latency figures can be trusted (limits: scoring.self_check)."""
 
     saturated: bool
+    enabled: bool = Field(True, description="False: scoring.self_check is off, nothing was judged.")
     reasons: list[str] = Field(default_factory=list, description="One line per limit exceeded, with value and limit.")
     schedule_lag_p99: Value = None
     observations: HarnessObservations = Field(default_factory=HarnessObservations)

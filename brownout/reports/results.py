@@ -25,6 +25,8 @@ from brownout.reports.metrics import failover_time, probe_frame, probe_summaries
 from brownout.reports.models import (
     BucketMetrics,
     FailoverResult,
+    HarnessCheck,
+    HarnessObservations,
     ObjectiveResult,
     ProbeSummary,
     RecoveryResult,
@@ -34,11 +36,14 @@ from brownout.reports.models import (
 )
 from brownout.reports.score import resilience_score
 from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics
+from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
+from brownout.reports.window import in_window, phase_windows
 
 __all__ = [
     "EXIT_CODES",
     "SCHEMA_VERSION",
+    "SCORED_VERDICTS",
     "Environment",
     "RunResults",
     "RunStatus",
@@ -50,7 +55,10 @@ __all__ = [
 SCHEMA_VERSION = "brownout.results/v1"
 RunStatus = Literal["passed", "aborted", "not_steady", "error", "interrupted"]
 """How the run ended, from the runner: `passed` means it ran to the end and scoring decides."""
-Verdict = Literal["passed", "failed", "aborted", "not_steady", "error", "interrupted"]
+Verdict = Literal["passed", "failed", "inconclusive", "aborted", "not_steady", "error", "interrupted"]
+"""`inconclusive`: ran to the end, and every unmet objective is one a saturated harness could not judge."""
+SCORED_VERDICTS = frozenset({"passed", "failed"})
+"""Only a run judged on trustworthy figures has a score: the others tell their story by their verdict alone."""
 
 _PACKAGES = ("locust", "pandas", "pydantic", "httpx", "aiohttp", "kubernetes", "jinja2", "toxiproxy-python")
 
@@ -97,11 +105,14 @@ class RunResults(ResultModel):
     verdict: Verdict
     exit_code: int
     message: str = Field("", description="Why the run ended as it did, when it did not run to the end.")
-    score: float | None = Field(description="Resilience score 0..100; None when no part applies.")
-    score_components: list[ScoreComponent]
+    score: float | None = Field(description="Resilience score 0..100; None when the verdict is not scored "
+                                "(SCORED_VERDICTS) or no part applies.")
+    score_components: list[ScoreComponent] = Field(description="The score's parts; empty when the verdict is not scored.")
     slos: list[ObjectiveResult]
     steady_state: list[ObjectiveResult]
     steady_state_held: bool
+    harness: HarnessCheck = Field(default_factory=lambda: HarnessCheck(saturated=False),
+                                  description="The harness self-check; saturated makes latency objectives inconclusive.")
     phases: dict[str, WindowMetrics]
     buckets: list[BucketMetrics]
     bucket_width: float
@@ -115,16 +126,26 @@ class RunResults(ResultModel):
     records_paths: list[str] = Field(default_factory=list, description="Raw request-record files (JSON lines).")
     outputs: dict[str, str] = Field(default_factory=dict, description="Output kind -> path written.")
 
+    def comparable_score(self) -> float | None:
+        """The score to chart or compare: None for a verdict that is not scored, even in a file written
+        before that rule, which may carry one."""
+        return self.score if self.verdict in SCORED_VERDICTS else None
+
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A frame row as plain Python values, NaN as None."""
     return {k: None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
 
 
-def _verdict(status: RunStatus, slos: list[ObjectiveResult], steady: bool) -> Verdict:
+def _verdict(status: RunStatus, objectives: list[ObjectiveResult]) -> Verdict:
+    """The runner's status, or for a run that ran to the end: passed, inconclusive (only the harness stood
+    in the way) or failed."""
     if status != "passed":
         return status
-    return "passed" if steady and all(r.passed for r in slos) else "failed"
+    unmet = [r for r in objectives if not r.passed]
+    if not unmet:
+        return "passed"
+    return "inconclusive" if all(r.inconclusive_reason == "harness" for r in unmet) else "failed"
 
 
 def build_results(
@@ -140,14 +161,18 @@ def build_results(
     steady_state: list[ObjectiveResult] | None = None,
     records_paths: Iterable[str] = (),
     exit_code: int | None = None,
+    harness: HarnessObservations | None = None,
 ) -> RunResults:
     """Score a finished (or aborted) run.
 
     `status` is how the run ended; `passed` (ran to the end) lets scoring decide:
-    the verdict is `passed` iff every SLO passes and the steady state held, else
-    `failed`. Any other status is the verdict as is. `steady_state` takes the
-    results the runner evaluated live; without them they are evaluated here
-    over the same windows (`steady_state_windows`).
+    the verdict is `passed` iff every SLO passes and the steady state held;
+    `inconclusive` when every unmet one is a latency objective the saturated
+    harness could not judge; else `failed`. Any other status is the verdict as
+    is. `steady_state` takes the results the runner evaluated live; without them
+    they are evaluated here over the same windows (`steady_state_windows`).
+    `harness` is what the runner measured of its own health (`judge_harness`).
+    Only `passed` and `failed` runs get a score.
     """
     records = request_frame(records_df)
     runs = probe_frame(probes)
@@ -156,16 +181,20 @@ def build_results(
     phases = phase_metrics(records, runs, timeline, scoring, probe_names)
     recovery = time_to_recover(records, timeline, scoring)
     failovers = failover_time(records, timeline)
-    slos = evaluate_slos(spec, phases, recovery, failovers)
+    scored = phase_windows(timeline).get("run")    # warmup is there to absorb start-up: its late sends judge nothing
+    check = judge_harness(harness, records if scored is None else in_window(records, scored), scoring.self_check)
+    slos = [untrusted(r, check) for r in evaluate_slos(spec, phases, recovery, failovers)]
     if steady_state is None:
         steady_state = [
             result
             for window in steady_state_windows(spec, timeline)
             for result in evaluate_steady_state(spec, records, runs, window.start, window.end, label=window.name)
         ]
-    held = steady_state_held(steady_state)
-    score, components = resilience_score(slos, phases, recovery, scoring)
-    verdict = _verdict(status, slos, held)
+    steady_state = [untrusted(r, check) for r in steady_state]
+    verdict = _verdict(status, [*slos, *steady_state])
+    score, components = (resilience_score([*slos, *steady_state], phases, recovery, scoring,
+                                          harness_saturated=check.saturated)
+                         if verdict in SCORED_VERDICTS else (None, []))
     return RunResults(
         experiment=spec.metadata.name,
         description=spec.metadata.description,
@@ -177,7 +206,8 @@ def build_results(
         score_components=components,
         slos=slos,
         steady_state=steady_state,
-        steady_state_held=held,
+        steady_state_held=steady_state_held(steady_state),
+        harness=check,
         phases=phases,
         buckets=bucket_series(records, timeline, scoring),
         bucket_width=scoring.bucket,

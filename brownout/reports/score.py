@@ -2,15 +2,20 @@
 
     score = 100 * sum(weight_i * value_i) / sum(weight_i)   over parts that apply
 
-- slo_attainment (weight 0.60): severity-weighted mean of per-SLO credit
-  (critical 3, major 2, minor 1). Credit: pass 1; fail 0.5 * max(0, 1 - miss)
-  with miss = shortfall / abs(threshold) (absolute when the threshold is 0);
-  inconclusive 0, or 1 when the SLO says `inconclusive: pass`.
-- goodput_retained (0.25): min(1, goodput during fault / goodput during baseline).
+- slo_attainment (weight 0.60): severity-weighted mean of per-objective credit over
+  the SLOs and the steady-state checks (critical 3, major 2, minor 1; a check is
+  major), so a steady state that failed after recovery costs what a failed SLO
+  would. Credit: pass 1; fail 0.5 * max(0, 1 - miss) with miss = shortfall /
+  abs(threshold) (absolute when the threshold is 0); inconclusive for no data 0,
+  or 1 when the SLO says `inconclusive: pass`. An objective a saturated harness
+  could not judge is left out: it is evidence neither way.
+- goodput_retained (0.25): min(1, goodput during fault / goodput during baseline);
+  not applicable when the harness was saturated (goodput's limits are latencies).
 - recovery (0.15): with `scoring.recovery_objective` R, 1 if time_to_recover <= R,
   falling linearly to 0 at 3R; without R, 1 if recovered; 0 if never recovered.
 
-A part that does not apply (no SLOs, no baseline goodput, recovery not
+The score is given only to runs judged `passed` or `failed` (`results.SCORED_VERDICTS`).
+A part that does not apply (no objectives, no baseline goodput, recovery not
 judgeable) has value None and its weight is shared out among the others, so the
 score never rewards or punishes missing data silently: the report shows it.
 """
@@ -52,17 +57,26 @@ def slo_credit(result: ObjectiveResult) -> float:
 
 
 def slo_attainment(results: list[ObjectiveResult]) -> tuple[float | None, str]:
-    """Severity-weighted mean SLO credit; None without SLOs."""
-    if not results:
-        return None, "no SLOs defined"
-    total = sum(SEVERITY_WEIGHTS[r.severity] for r in results)
-    value = sum(SEVERITY_WEIGHTS[r.severity] * slo_credit(r) for r in results) / total
-    passed = sum(r.passed for r in results)
-    return value, f"{passed} of {len(results)} SLOs passed; severity-weighted credit {value:.2f}"
+    """Severity-weighted mean credit of SLOs and steady-state checks, less those the harness could not
+    judge; None when none is left."""
+    judged = [r for r in results if r.inconclusive_reason != "harness"]
+    left_out = f"; {len(results) - len(judged)} left out (harness saturated)" if len(judged) < len(results) else ""
+    if not judged:
+        return None, ("not applicable: no SLOs or steady-state checks" if not results
+                      else f"not applicable: every objective's figure is untrustworthy{left_out}")
+    total = sum(SEVERITY_WEIGHTS[r.severity] for r in judged)
+    value = sum(SEVERITY_WEIGHTS[r.severity] * slo_credit(r) for r in judged) / total
+    passed = sum(r.passed for r in judged)
+    return value, (f"{passed} of {len(judged)} SLOs and steady-state checks passed; "
+                   f"severity-weighted credit {value:.2f}{left_out}")
 
 
-def goodput_retained(baseline: WindowMetrics | None, fault: WindowMetrics | None) -> tuple[float | None, str]:
-    """min(1, fault goodput / baseline goodput); None when either is missing or baseline is 0."""
+def goodput_retained(
+    baseline: WindowMetrics | None, fault: WindowMetrics | None, *, harness_saturated: bool = False
+) -> tuple[float | None, str]:
+    """min(1, fault goodput / baseline goodput); None when either is missing, baseline is 0 or the harness saturated."""
+    if harness_saturated:
+        return None, "not applicable: the load generator was saturated (goodput's limits are latencies)"
     base = baseline.goodput if baseline else None
     during = fault.goodput if fault else None
     if not base or during is None:
@@ -73,8 +87,9 @@ def goodput_retained(baseline: WindowMetrics | None, fault: WindowMetrics | None
 
 
 def recovery_credit(recovery: RecoveryResult, scoring: Scoring) -> tuple[float | None, str]:
-    """Full within the recovery objective R, linear to 0 at 3R, 0 if never; without R, recovered or not."""
-    if recovery.status == "no_data":
+    """Full within the recovery objective R, linear to 0 at 3R, 0 if never; without R, recovered or not;
+    None when recovery could not be judged (inconclusive)."""
+    if recovery.status not in ("recovered", "never"):
         return None, f"not applicable: {recovery.reason}"
     if recovery.status == "never":
         return 0.0, "never recovered to baseline"
@@ -87,15 +102,18 @@ def recovery_credit(recovery: RecoveryResult, scoring: Scoring) -> tuple[float |
 
 
 def resilience_score(
-    slos: list[ObjectiveResult],
+    objectives: list[ObjectiveResult],
     phases: dict[str, WindowMetrics],
     recovery: RecoveryResult,
     scoring: Scoring,
+    *,
+    harness_saturated: bool = False,
 ) -> tuple[float | None, list[ScoreComponent]]:
-    """The 0..100 score and its parts; None when no part applies."""
+    """The 0..100 score and its parts over the SLOs and steady-state checks; None when no part applies."""
     parts = {
-        "slo_attainment": slo_attainment(slos),
-        "goodput_retained": goodput_retained(phases.get("baseline"), phases.get("fault")),
+        "slo_attainment": slo_attainment(objectives),
+        "goodput_retained": goodput_retained(phases.get("baseline"), phases.get("fault"),
+                                             harness_saturated=harness_saturated),
         "recovery": recovery_credit(recovery, scoring),
     }
     applicable = sum(WEIGHTS[name] for name, (value, _) in parts.items() if value is not None)

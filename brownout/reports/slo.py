@@ -18,7 +18,7 @@ from brownout.experiments.spec.experiment import Experiment
 from brownout.experiments.spec.objectives import Objective
 from brownout.experiments.timeline import Timeline
 from brownout.probes.result import ProbeResult
-from brownout.reports.fmt import RATE_METRICS, format_value
+from brownout.reports.fmt import RATE_METRICS, format_pair
 from brownout.reports.metrics.frames import probe_frame, request_frame
 from brownout.reports.models import FailoverResult, ObjectiveResult, RecoveryResult, WindowMetrics
 from brownout.reports.scoring import effective_scoring, objective_value, window_metrics
@@ -51,17 +51,19 @@ def evaluate(
 ) -> ObjectiveResult:
     """Judge one objective on its actual value."""
     room, unit = margin(actual, objective.op, objective.threshold, objective.metric)
-    wanted = f"{objective.op} {format_value(objective.threshold, objective.metric)}"
+    shown, limit = format_pair(actual, objective.threshold, objective.metric)
+    wanted = f"{objective.op} {limit}"
     if actual is None:
         status = "inconclusive"
         message = f"no data for {objective.metric} in the {phase} window (threshold {wanted})"
     else:
         status = "pass" if _OPS[objective.op](actual, objective.threshold) else "fail"
-        message = f"actual {format_value(actual, objective.metric)} vs threshold {wanted}"
+        message = f"actual {shown} vs threshold {wanted}"
     return ObjectiveResult(
         name=name, label=objective.label(), kind=kind, phase=phase, metric=objective.metric,
         actual=actual, op=objective.op, threshold=objective.threshold, margin=room, margin_unit=unit,
-        status=status, passed=status == "pass" or (status == "inconclusive" and inconclusive_passes),
+        status=status, inconclusive_reason="no_data" if actual is None else None,
+        passed=status == "pass" or (status == "inconclusive" and inconclusive_passes),
         severity=severity, message=message,
     )
 

@@ -3,7 +3,11 @@
 Game days repeat for weeks; this page answers "are we getting better?": per
 experiment, the resilience score over time (inline SVG) and one row per run with
 its verdict, score, time to recover and every SLO's actual value, linking to
-each run's report. Files that are not brownout results are listed, not fatal.
+each run's report. Only scored runs (passed, failed) are points of the chart;
+the others (inconclusive, aborted, not steady, error, interrupted) are rows
+marked with their verdict, so a run that never finished cannot draw a dip.
+A run saved twice (same run id) is one row. Files that are not brownout
+results are listed, not fatal.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from markupsafe import Markup
 
 from brownout.errors import SpecError
 from brownout.reports.charts import Chart, Line, render_chart
-from brownout.reports.fmt import format_time, format_value
+from brownout.reports.fmt import format_pair, format_score, format_time, format_value
 from brownout.reports.gate import read_results
 from brownout.reports.html import STATUS_BADGES, VERDICT_BADGES, template_env
 from brownout.reports.results import RunResults
@@ -33,6 +37,11 @@ class TrendRun:
     path: Path            # the results.json
     results: RunResults
 
+    @property
+    def run_id(self) -> str:
+        """The runner's run id, else the file: copies of one run share it."""
+        return str((self.results.environment.model_extra or {}).get("run_id") or self.path)
+
 
 @dataclass
 class ExperimentTrend:
@@ -44,14 +53,23 @@ class ExperimentTrend:
 
 
 def find_runs(results_dir: Path) -> tuple[list[TrendRun], list[str]]:
-    """Every readable `results.json` under `results_dir`, oldest run first, and why others were left out."""
-    runs, skipped = [], []
+    """Every readable `results.json` under `results_dir`, oldest run first, and why others were left out.
+
+    Of several copies of one run (`brownout report --out` re-renders into another folder) the file
+    written last is kept: a re-render is the newer reading of the same run.
+    """
+    by_id: dict[str, TrendRun] = {}
+    skipped = []
     for path in sorted(Path(results_dir).rglob("results.json")):
         try:
-            runs.append(TrendRun(path, read_results(path)))
+            run = TrendRun(path, read_results(path))
         except SpecError as exc:
             skipped.append(str(exc))
-    runs.sort(key=lambda r: (r.results.timeline.run_start, str(r.path)))
+            continue
+        kept = by_id.get(run.run_id)
+        if kept is None or path.stat().st_mtime > kept.path.stat().st_mtime:
+            by_id[run.run_id] = run
+    runs = sorted(by_id.values(), key=lambda r: (r.results.timeline.run_start, str(r.path)))
     return runs, skipped
 
 
@@ -66,13 +84,15 @@ def group_by_experiment(runs: list[TrendRun]) -> list[ExperimentTrend]:
 
 
 def _score_chart(trend: ExperimentTrend) -> str:
+    """Scored runs only, joined by one line; the time axis still spans every run."""
     origin = trend.runs[0].results.timeline.run_start
     span = trend.runs[-1].results.timeline.run_start - origin
     fmt = "%H:%M:%S" if span < 6 * 3600 else "%m-%d %H:%M"
+    scored = [r for r in trend.runs if r.results.comparable_score() is not None]
     return render_chart(Chart(
-        f"Resilience score of {trend.experiment}, {len(trend.runs)} run(s)",
-        x=[r.results.timeline.run_start - origin for r in trend.runs],
-        lines=[Line("score", [r.results.score for r in trend.runs], "#2563eb")],
+        f"Resilience score of {trend.experiment}, {len(scored)} scored of {len(trend.runs)} run(s)",
+        x=[r.results.timeline.run_start - origin for r in scored],
+        lines=[Line("score", [r.results.comparable_score() for r in scored], "#2563eb")],
         x_max=max(span, 1.0),
         y_format="{:.0f}", y_max=100.0,
         x_label=lambda t: datetime.fromtimestamp(origin + t, tz=UTC).strftime(fmt),
@@ -94,10 +114,11 @@ def _row(run: TrendRun, slo_names: list[str], base: Path) -> dict[str, object]:
         "when": format_time(r.timeline.run_start),
         "verdict": r.verdict,
         "verdict_badge": VERDICT_BADGES[r.verdict],
-        "score": "n/a" if r.score is None else f"{r.score:.0f}",
+        "score": format_score(r.comparable_score()),
+        "scored": r.comparable_score() is not None,
         "recovery": format_value(r.recovery.value, "time_to_recover"),
-        "slos": [(format_value(slos[n].actual, slos[n].metric), slos[n].status, STATUS_BADGES[slos[n].status])
-                 if n in slos else ("—", "", "not measured") for n in slo_names],
+        "slos": [(format_pair(slos[n].actual, slos[n].threshold, slos[n].metric)[0], slos[n].status,
+                  STATUS_BADGES[slos[n].status]) if n in slos else ("—", "", "not measured") for n in slo_names],
         "href": _link(run, base),
         "name": run.path.parent.name,
     }

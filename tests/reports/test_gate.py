@@ -8,7 +8,7 @@ import pytest
 from brownout.errors import SpecError
 from brownout.reports import write_all, write_json
 from brownout.reports.gate import judge, read_results
-from tests.reports.test_outputs import scenario
+from tests.reports.test_outputs import saturated_run, scenario
 
 
 def passing(results, score=90.0):
@@ -92,3 +92,21 @@ def test_report_command_re_renders_identically(failed, tmp_path):
 def test_an_interrupted_run_is_a_harness_error_for_the_gate(failed):
     interrupted = failed.model_copy(update={"verdict": "interrupted", "exit_code": 143})
     assert judge(interrupted).exit_code == 5
+
+
+def test_an_inconclusive_run_keeps_exit_6_and_its_harness_objectives_are_no_regression(failed):
+    busy = saturated_run()
+    verdict = judge(busy)
+    assert not verdict.passed and verdict.exit_code == 6
+    assert verdict.reasons[0].startswith("inconclusive: the load generator was saturated")
+    assert verdict.reasons[1].startswith("slo 'ttft' (fault) inconclusive: inconclusive, the load generator was saturated")
+    assert verdict.headline == "gate: inconclusive (busy, verdict inconclusive, score —)"
+    against = judge(busy, passing(busy, 95.0), max_score_drop=5)     # ttft passed in the baseline
+    assert against.exit_code == 6 and not any(r.startswith("regression") for r in against.reasons)
+
+
+def test_the_gate_headline_prints_a_dash_for_an_unscored_run_and_ignores_a_stale_score(failed):
+    assert judge(passing(failed, 87.25)).headline == "gate: passed (region-drill, verdict passed, score 87.2)"
+    stale = failed.model_copy(update={"verdict": "aborted", "exit_code": 3, "score": 99.0})   # an older file
+    assert judge(stale).headline == "gate: failed (region-drill, verdict aborted, score —)"
+    assert judge(passing(failed, 80.0), stale, max_score_drop=5).passed     # no score to fall from

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from brownout.experiments.spec.objectives import SLO
 from brownout.experiments.timeline import FaultWindow, TimelineEvent
 from brownout.loadgen.records import RecordWriter, RequestRecord, load_records
 from brownout.probes.result import ProbeResult
@@ -27,8 +28,10 @@ from brownout.reports import (
     write_all,
     write_markdown,
 )
+from brownout.reports.models import HarnessObservations
 from brownout.reports.raw import read_records_csv
 from brownout.reports.results import Verdict
+from brownout.reports.slo import evaluate
 from tests.reports.builders import T0, frame, probes, req, spec, timeline
 
 SLOS = [
@@ -234,3 +237,107 @@ def test_no_records_output_when_the_record_files_are_gone(results, tmp_path):
     assert results.records_paths == ["/tmp/records.jsonl"]
     paths = write_all(results, tmp_path)
     assert "records" not in paths and not (tmp_path / "records.csv.gz").exists()
+
+
+# --- saturation, unscored runs, late faults, rounding: every output tells the same story -------------
+
+BUSY = HarnessObservations(load_cpu_share=0.95, loop_lag_p99=0.034, loop_lag_max=0.2, cpu_pressure=0.1, steal=0.0,
+                           load_per_core=1.5, cores=2)
+
+
+def saturated_run():
+    """TTFT 2 s against 500 ms during the fault, availability fine, the load generator saturated; the fault
+    went in 0.4 s late and came out 0.05 s late."""
+    experiment = spec(metadata={"name": "busy"}, slos=[
+        {"name": "ttft", "metric": "ttft", "stat": "p95", "op": "<=", "threshold": "500ms"},
+        {"name": "avail", "metric": "success_rate", "op": ">=", "threshold": "90%"}])
+    late = FaultWindow("east-down", "sandbox-region-down", T0 + 10.4, T0 + 20.05, planned_inject_at=T0 + 10,
+                       planned_rollback_at=T0 + 20, region="us-east")
+    on_time = FaultWindow("slow-link", "latency", T0 + 10.1, T0 + 15, planned_inject_at=T0 + 10, planned_rollback_at=T0 + 15)
+    rows = [req(t / 4, ttft=2.0 if 40 <= t < 80 else 0.1) for t in range(120)]
+    return build_results(experiment, {}, frame(rows), None, timeline(faults=[late, on_time]),
+                         environment=collect_environment(1), harness=BUSY)
+
+
+@pytest.fixture(scope="module")
+def busy():
+    return saturated_run()
+
+
+def test_markdown_of_a_saturated_run_says_so_and_lists_the_late_fault(busy):
+    text = render_markdown(busy)
+    assert text.startswith("### brownout · busy: ❔ inconclusive · resilience score —\n")
+    assert "> **⚠️ The load generator was saturated: latency figures are not trustworthy.**" in text
+    assert "> - the load generator was saturated: load-process CPU share 95% > 90%" in text
+    assert "> - the load generator was saturated: event-loop lag p99 34 ms > 20 ms" in text
+    assert "| ttft | `ttft.p95 <= 0.5` | fault | 2 s | -300% | ❔ inconclusive (harness saturated) |" in text
+    assert "| avail | `success_rate >= 0.9` | fault | 100% | +10 pp | ✅ pass |" in text
+    assert "- `east-down` (sandbox-region-down): injected 0.40 s late, rolled back 0.05 s late; lasted 9.65 s of 10 s planned" in text
+    assert "slow-link" not in text     # 0.1 s off plan is within FAULT_DRIFT_WARNING
+
+
+def test_html_of_a_saturated_run_has_the_banner_the_self_check_and_the_fault_drift(busy):
+    html = render_html(busy)
+    assert not RESOURCE_LOADS.search(html)
+    banner = html[html.index('<div class="banner"'):]
+    banner = banner[:banner.index("</div>")]
+    assert "The load generator was saturated: latency figures are not trustworthy" in banner
+    assert "<li>the load generator was saturated: event-loop lag p99 34 ms &gt; 20 ms</li>" in banner
+    assert html.index('class="banner"') < html.index('<div class="summary">')
+    section = html[html.index("<h2>Harness self-check</h2>"):html.index("<h2>Phase comparison</h2>")]
+    assert ('<tr class="st-fail"><td>event-loop lag p99</td><td class="num">34 ms</td><td class="num">≤ 20 ms</td>'
+            "<td>over the limit</td></tr>") in section
+    assert "<td>CPU pressure</td><td class=\"num\">10%</td><td class=\"num\">≤ 30%</td><td>within</td>" in section
+    assert "<td>cores</td><td class=\"num\">2</td>" in section
+    assert "verdict-inconclusive" in html and "? inconclusive (harness saturated)" in html
+    assert "No score:" in html and "not scored: inconclusive" in html and "<h2>Score breakdown</h2>" in html
+    log = html[html.index("<h2>Fault log</h2>"):]
+    late = log[log.index('<tr class="late">'):]
+    late = late[:late.index("</tr>")]
+    assert "east-down" in late and "⚠ off plan" in late and "+0.40 s" in late and "9.65 s" in late and "+0.05 s" in late
+    assert log.count('<tr class="late">') == 1 and "+0.10 s" in log
+
+
+def test_junit_skips_harness_inconclusive_cases_and_carries_the_verdict_as_properties(busy, tmp_path):
+    root = check_junit(write_all(busy, tmp_path)["junit"])
+    slos = root.findall("testsuite")[0]
+    assert (slos.get("failures"), slos.get("skipped")) == ("0", "1")
+    skipped = slos.find("testcase[@name='ttft [fault]']/skipped").get("message")
+    assert skipped.startswith("inconclusive (harness saturated): inconclusive, the load generator was saturated: ")
+    props = [(p.get("name"), p.get("value")) for p in slos.findall("properties/property")]
+    assert props[:4] == [("brownout.verdict", "inconclusive"), ("brownout.exit_code", "6"), ("brownout.score", "—"),
+                         ("brownout.harness.saturated", "true")]
+    assert ("brownout.harness.reason", "the load generator was saturated: event-loop lag p99 34 ms > 20 ms") in props
+    assert slos[0].tag == "properties"
+
+
+def test_an_unscored_run_prints_a_dash_for_its_score_everywhere(tmp_path):
+    aborted = scenario(status="aborted")
+    assert aborted.score is None
+    assert "🛑 aborted · resilience score —" in render_markdown(aborted)
+    html = render_html(aborted)
+    assert '<div class="big">—</div>' in html and "not scored: aborted" in html and "No score:" in html
+    root = check_junit(write_all(aborted, tmp_path)["junit"])
+    assert ("brownout.score", "—") in [(p.get("name"), p.get("value")) for p in root.iter("property")]
+
+
+def test_a_scored_run_shows_its_score_and_breakdown(results, tmp_path):
+    html = render_html(results)
+    assert f'{results.score:.0f}<span class="muted">/100</span>' in html and "No score:" not in html
+    props = dict((p.get("name"), p.get("value")) for p in check_junit(write_all(results, tmp_path)["junit"]).iter("property"))
+    assert props["brownout.score"] == f"{results.score:.1f}" and props["brownout.harness.saturated"] == "false"
+
+
+def test_a_near_miss_never_reads_as_its_threshold_in_any_output(results, tmp_path):
+    objective = SLO(name="avail", metric="success_rate", op=">=", threshold="99%")
+    near = evaluate(objective, 0.989987, name="avail", kind="slo", phase="fault")
+    exact = evaluate(objective, 0.99, name="exact", kind="slo", phase="fault")
+    run = results.model_copy(update={"slos": [near, exact]})
+    text = render_markdown(run)
+    assert "| avail | `success_rate >= 0.99` | fault | 98.999% |" in text
+    assert "| exact | `success_rate >= 0.99` | fault | 99% |" in text
+    html = render_html(run)
+    assert '<td class="num">98.999%</td><td class="num">&gt;= 99%</td>' in html
+    assert '<td class="num">99%</td><td class="num">&gt;= 99%</td>' in html
+    failure = check_junit(write_all(run, tmp_path)["junit"]).find(".//testcase[@name='avail [fault]']/failure")
+    assert failure.get("message") == "actual 98.999% vs threshold >= 99%"

@@ -9,6 +9,7 @@ import pytest
 from brownout.experiments.spec.objectives import SLO, Scoring
 from brownout.probes.result import ProbeResult
 from brownout.reports.metrics import failover_time, time_to_recover
+from brownout.reports.fmt import format_pair
 from brownout.reports.models import RecoveryResult
 from brownout.reports.score import goodput_retained, recovery_credit, resilience_score, slo_attainment, slo_credit
 from brownout.reports.scoring import phase_metrics
@@ -183,3 +184,56 @@ def test_goodput_limits_come_from_latency_slos_when_none_are_set():
     assert (criteria.ttft, criteria.tpot, criteria.e2e) == (0.5, None, 10.0)
     explicit = spec(slos=experiment.model_dump(mode="json")["slos"], scoring={"goodput": {"tpot": "50ms"}})
     assert effective_scoring(explicit).goodput.ttft is None and effective_scoring(explicit).goodput.tpot == 0.05
+
+
+# --- displayed values agree with the status ----------------------------------------------------
+
+@pytest.mark.parametrize("actual, threshold, metric, expected", [
+    (0.989987, 0.99, "success_rate", ("98.999%", "99%")),      # 4 digits would print 99% for a fail
+    (0.99, 0.99, "success_rate", ("99%", "99%")),              # equal values read equal
+    (0.990013, 0.99, "success_rate", ("99.001%", "99%")),      # a near pass reads as a pass
+    (2.0004, 2.0, "ttft", ("2.0004 s", "2 s")),
+    (0.9996, 1.0, "ttft", ("999.6 ms", "1 s")),                # not "1e+03 ms", nor "1 s" for a pass
+    (0.5, 2.0, "ttft", ("500 ms", "2 s")),                     # far apart: default digits
+    (None, 2.0, "ttft", ("no data", "2 s")),
+    (math.inf, 30.0, "time_to_recover", ("∞", "30 s")),
+])
+def test_an_actual_next_to_its_threshold_reads_differently_whenever_it_differs(actual, threshold, metric, expected):
+    assert format_pair(actual, threshold, metric) == expected
+
+
+def test_a_near_miss_message_does_not_contradict_its_status():
+    objective = slo(metric="success_rate", op=">=", threshold="99%")
+    miss = judge(objective, 0.989987)
+    assert miss.status == "fail" and miss.message == "actual 98.999% vs threshold >= 99%"
+    exact = judge(objective, 0.99)
+    assert exact.status == "pass" and exact.message == "actual 99% vs threshold >= 99%"
+    assert judge(slo(metric="ttft", stat="p95", op="<", threshold="1s"), 0.9996).message == "actual 999.6 ms vs threshold < 1 s"
+
+
+# --- one story per run: the score ------------------------------------------------------------------
+
+def _slow_after_recovery(status="passed"):
+    """4 req/s, all ok; in the last 5 s (the 'after recovery' steady-state window) responses take 3 s."""
+    from brownout.reports import build_results, collect_environment
+
+    experiment = spec(steady_state={"checks": [{"name": "e2e", "metric": "e2e", "stat": "p95", "op": "<=", "threshold": "2s"}]})
+    rows = [req(t / 4, e2e=3.0 if t >= 100 else 1.0) for t in range(120)]
+    return build_results(experiment, {}, frame(rows), None, timeline(), status=status, environment=collect_environment(1))
+
+
+def test_a_steady_state_that_failed_after_recovery_lowers_the_score_like_a_failed_slo():
+    results = _slow_after_recovery()
+    assert [(r.phase, r.status) for r in results.steady_state] == [("before faults", "pass"), ("after recovery", "fail")]
+    assert results.verdict == "failed" and results.recovery.status == "recovered"
+    # attainment over both checks (major, 2 each): (2 * 1 + 2 * 0.5 * (1 - 1/2)) / 4 = 0.625;
+    # goodput retained 1, recovered 1: 100 * (0.60 * 0.625 + 0.25 + 0.15) = 77.5, no longer 100
+    assert results.score == pytest.approx(77.5)
+    assert "1 of 2 SLOs and steady-state checks passed" in results.score_components[0].explanation
+
+
+@pytest.mark.parametrize("status", ["aborted", "not_steady", "error", "interrupted"])
+def test_a_run_that_was_not_judged_to_the_end_has_no_score(status):
+    results = _slow_after_recovery(status)
+    assert results.verdict == status and results.score is None and results.score_components == []
+    assert '"score":null' in results.model_dump_json()
