@@ -96,8 +96,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     current = read_results(Path(args.results))
     baseline = read_results(Path(args.baseline)) if args.baseline else None
     verdict = judge(current, baseline, args.max_score_drop)
-    score = f"{current.score:.1f}" if current.score is not None else "n/a"
-    print(f"gate: {'passed' if verdict.passed else 'failed'} ({current.experiment}, verdict {current.verdict}, score {score})")
+    print(verdict.headline)
     for reason in verdict.reasons:
         print(f"  {reason}")
     return verdict.exit_code

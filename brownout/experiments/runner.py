@@ -39,6 +39,7 @@ from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Phas
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
 from brownout.loadgen.records import RunClock
+from brownout.reports.models import HarnessObservations
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
 
@@ -399,12 +400,20 @@ class _Run:
         same window on every request. After recovery the load has drained: complete data.
         """
         from brownout.reports import evaluate_steady_state
+        from brownout.reports.selfcheck import judge_harness, untrusted
+        from brownout.reports.window import Window, in_window
 
         records = self.current_records()
         probes = self.probe_runner.results() if self.probe_runner else []
         results = evaluate_steady_state(self.spec, records, probes, window.start, window.end, label=label)
+        # A saturated harness makes latency checks untrustworthy here as in the verdict: they never abort a run.
+        harness = judge_harness(_harness(self), in_window(records, Window(label, window.start, window.end)),
+                                self.spec.scoring.self_check)
+        results = [untrusted(r, harness) for r in results]
+        for reason in harness.reasons:
+            self.log(f"  harness self-check: {reason}", event="harness_saturated", level="warning", reason=reason)
         self.steady_results.extend(results)
-        ok = all(r.passed for r in results)
+        ok = all(r.passed or r.inconclusive_reason == "harness" for r in results)
         progress = self.load_run.progress() if self.load_run is not None else None
         in_flight = progress.in_flight if progress is not None and progress.state != "done" else 0
         basis = (f"provisional, {in_flight} request(s) still in flight; the verdict re-judges on all of them"
@@ -466,8 +475,8 @@ class _Run:
         return path
 
 
-def _harness(run: _Run):
-    """The machine and load-process figures of the self-check (None when the load never started)."""
+def _harness(run: _Run) -> HarnessObservations | None:
+    """The machine and load-process figures of the self-check so far (None when the load never started)."""
     if run.machine_start is None:
         return None
     end = run.machine_end or read_machine()

@@ -102,6 +102,10 @@ def timeline_charts(results: RunResults) -> list[str]:
              for f in results.timeline.faults if f.injected_at is not None]
     markers = [Marker(p.start - t0, p.name, strong=True) for p in results.timeline.phases]
     markers += [Marker(e.t - t0, f"{e.kind}: {e.name}") for e in results.timeline.events if e.kind != "phase_started"]
+    recovery = results.recovery
+    if recovery.recovered_at is not None and recovery.value is not None:  # time to recover, marked where it ends
+        markers.append(Marker(recovery.recovered_at - t0,
+                              f"recovered ({format_value(recovery.value, 'time_to_recover')})", strong=True))
     end = results.timeline.run_end or (results.buckets[-1].end if results.buckets else t0)
     common: dict[str, Any] = dict(x_max=end - t0, bands=bands, markers=markers)
 
