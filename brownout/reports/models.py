@@ -53,7 +53,8 @@ class WindowMetrics(ResultModel):
     window: str
     start: float
     end: float
-    requests: int
+    requests: int = Field(description="Judged requests: every one but the abandoned.")
+    abandoned: int = Field(0, description="Requests the harness gave up on (drain expired, stop, interrupt): in no metric.")
     ok: int
     degraded: int
     errors: int
@@ -77,7 +78,8 @@ class BucketMetrics(ResultModel):
 
     start: float
     end: float
-    requests: int
+    requests: int = Field(description="Judged requests: every one but the abandoned.")
+    abandoned: int = Field(0, description="Requests the harness gave up on: in no metric.")
     success_rate: Value
     degraded_rate: Value
     error_rate: Value

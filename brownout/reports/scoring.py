@@ -67,8 +67,9 @@ def _stats(records: pd.DataFrame, metric: str, adjusted: bool) -> LatencyStats:
 def window_metrics(
     records: pd.DataFrame, probes: pd.DataFrame, window: Window, scoring: Scoring, probe_names: list[str]
 ) -> WindowMetrics:
-    """Every window metric over the requests and probe runs that fall in `window`."""
-    reqs = in_window(records, window)
+    """Every window metric over the requests and probe runs that fall in `window`; abandoned requests are only counted."""
+    anchored = in_window(records, window)
+    reqs = outcomes.judged(anchored)
     runs = probes_in_window(probes, window)
     counts = outcomes.count_outcomes(reqs)
     return WindowMetrics(
@@ -76,6 +77,7 @@ def window_metrics(
         start=window.start,
         end=window.end,
         requests=counts.requests,
+        abandoned=len(anchored) - len(reqs),
         ok=counts.ok,
         degraded=counts.degraded,
         errors=counts.errors,
@@ -120,6 +122,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
             start=window.start,
             end=window.end,
             requests=counts.requests,
+            abandoned=table.abandoned_in(window),
             success_rate=outcomes.success_rate(counts),
             degraded_rate=outcomes.degraded_rate(counts),
             error_rate=outcomes.error_rate(counts),
