@@ -108,13 +108,16 @@ def phase_metrics(
 
 
 def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -> list[BucketMetrics]:
-    """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context)."""
+    """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context).
+
+    Only full buckets: a last, partial one holds a few requests and would draw a false dip.
+    """
     end = timeline.run_end if timeline.run_end is not None else max((p.end for p in timeline.phases), default=None)
     if end is None:
         return []
     table = RequestTable.build(records, scoring.goodput)
     series = []
-    for window in bucket_windows(timeline.run_start, end, scoring.bucket):
+    for window in bucket_windows(timeline.run_start, end, scoring.bucket, full_only=True):
         at = table.span(window)
         counts = table.counts(at)
         ttft = table.ttft_sample(at, adjusted=False)

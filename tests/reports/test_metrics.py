@@ -188,3 +188,11 @@ def test_abandoned_requests_change_no_rate_and_are_counted():
     series = bucket_series(frame(judged + abandoned), timeline(baseline=10, fault=10, recovery=0), scoring)
     assert [(b.requests, b.abandoned) for b in series] == [(10, 0), (0, 3)]
     assert series[1].success_rate is None  # only abandoned requests: no data, not 0%
+
+
+def test_bucket_series_emits_no_partial_bucket():
+    # a 31 s run in 2 s buckets: 15 full ones, the requests of 30-31 s in none
+    rows = [req(t / 2, outcome="failed" if t >= 60 else "ok") for t in range(62)]
+    series = bucket_series(frame(rows), timeline(recovery=11), Scoring(bucket=2.0))
+    assert len(series) == 15 and series[-1].end == T0 + 30
+    assert sum(b.requests for b in series) == 60 and all(b.success_rate == 1.0 for b in series)
