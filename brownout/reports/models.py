@@ -93,14 +93,18 @@ class BucketMetrics(ResultModel):
 
 
 class RecoveryResult(ResultModel):
-    """time_to_recover: `value` is seconds, inf when never recovered, None when it cannot be judged."""
+    """time_to_recover: `value` is seconds, inf when never recovered, None when it cannot be judged (inconclusive)."""
 
-    status: Literal["recovered", "never", "no_data"]
+    status: Literal["recovered", "never", "inconclusive"]
     value: Value
     since: Value = Field(None, description="Last rollback (or the fault phase's end), run clock.")
-    recovered_at: Value = Field(None, description="Start of the first bucket from which every watched metric stayed recovered.")
+    recovered_at: Value = Field(
+        None, description="Start of the first judged bucket of the first stretch within tolerance for the whole hold."
+    )
     baseline: dict[str, Value] = Field(default_factory=dict)
     watch: list[str] = Field(default_factory=list)
+    hold: Value = Field(None, description="Seconds (whole buckets) every watched metric must stay within tolerance.")
+    tolerance: str = Field("", description="The tolerance each watched metric was judged with, in words.")
     reason: str = ""
 
 

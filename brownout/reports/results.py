@@ -154,7 +154,7 @@ def build_results(
     probe_names = sorted({p.name for p in spec.probes} | set(runs["probe"].astype(str)))
     scoring = effective_scoring(spec)
     phases = phase_metrics(records, runs, timeline, scoring, probe_names)
-    recovery = time_to_recover(records, timeline, scoring)
+    recovery = time_to_recover(records, timeline, scoring, scoring.watch_for(spec.load.stream))
     failovers = failover_time(records, timeline)
     slos = evaluate_slos(spec, phases, recovery, failovers)
     if steady_state is None:

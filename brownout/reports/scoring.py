@@ -120,7 +120,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
     for window in bucket_windows(timeline.run_start, end, scoring.bucket, full_only=True):
         at = table.span(window)
         counts = table.counts(at)
-        ttft = table.ttft_sample(at, adjusted=False)
+        ttft = table.sample(at, "ttft", adjusted=False)
         series.append(BucketMetrics(
             start=window.start,
             end=window.end,
@@ -135,7 +135,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
             goodput=throughput.per_second(table.goodput_requests(at), counts.requests, window.duration),
             ttft_p50=latency.percentile(ttft, 50),
             ttft_p95=latency.percentile(ttft, 95),
-            ttft_p95_adjusted=latency.percentile(table.ttft_sample(at, adjusted=True), 95),
+            ttft_p95_adjusted=latency.percentile(table.sample(at, "ttft", adjusted=True), 95),
         ))
     return series
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from brownout.experiments.spec.objectives import GoodputCriteria, Scoring
+from brownout.experiments.spec.objectives import RECOVERY_WATCH_METRICS, GoodputCriteria, Scoring
 from brownout.reports.metrics import (
     count_outcomes,
     degraded_rate,
@@ -22,6 +22,8 @@ from brownout.reports.metrics import (
     throttle_rate,
     token_goodput,
 )
+from brownout.reports.metrics.recovery import watched_value
+from brownout.reports.metrics.table import RequestTable
 from brownout.reports.scoring import bucket_series, window_metrics
 from brownout.reports.window import Window, bucket_windows, in_window
 from tests.reports.builders import T0, frame, probes, req, timeline
@@ -196,3 +198,18 @@ def test_bucket_series_emits_no_partial_bucket():
     series = bucket_series(frame(rows), timeline(recovery=11), Scoring(bucket=2.0))
     assert len(series) == 15 and series[-1].end == T0 + 30
     assert sum(b.requests for b in series) == 60 and all(b.success_rate == 1.0 for b in series)
+
+
+def test_every_recovery_watch_metric_per_bucket_matches_the_phase_metrics():
+    """The table behind recovery gives each watchable metric as the phase path computes it."""
+    rows = [req(t / 4, ttft=(t % 5) / 10, lag=(t % 3) / 100, tokens=t % 6 + 1, tpot_span=(t % 4) / 10,
+                itl=[0.01 * (t % 7 + 1)] * (t % 3), e2e=0.5 + (t % 4) / 10,
+                outcome=("ok", "degraded", "failed", "ok", "abandoned", "ok")[t % 6]) for t in range(80)]
+    df, window = frame(rows), Window("w", T0 + 3, T0 + 13)
+    full = window_metrics(df, probes([]), window, Scoring(), [])
+    table = RequestTable.build(df, Scoring().goodput)
+    for name in sorted(RECOVERY_WATCH_METRICS):
+        metric, _, stat = name.rpartition("_")
+        expected = getattr(full.latency[metric], stat) if metric in full.latency else getattr(full, name)
+        assert expected is not None, name
+        assert watched_value(table, window, name) == pytest.approx(expected), name

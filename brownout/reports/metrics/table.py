@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from brownout.experiments.spec.objectives import GoodputCriteria
-from brownout.reports.metrics.latency import per_request, with_failures
-from brownout.reports.metrics.outcomes import OutcomeCounts, is_abandoned, is_error, is_throttled, judged
+from brownout.experiments.spec.objectives import LATENCY_METRICS, GoodputCriteria
+from brownout.reports.metrics.latency import itl_gaps, per_request, with_failures
+from brownout.reports.metrics.outcomes import OutcomeCounts, is_abandoned, is_error, is_success, is_throttled, judged
 from brownout.reports.metrics.throughput import meets_goodput
 from brownout.reports.window import Window, anchor_times
 
@@ -39,13 +39,19 @@ class RequestTable:
     error: np.ndarray
     throttled: np.ndarray
     tokens: np.ndarray      # output tokens, 0 when unknown
-    ttft: np.ndarray        # NaN when undefined
     good: np.ndarray        # meets the goodput criteria
+    latency: dict[str, np.ndarray]  # every per-request latency metric, NaN when undefined
+    itl: np.ndarray         # ITL gaps of successful requests, in request order
+    itl_start: np.ndarray   # request i's gaps are itl[itl_start[i]:itl_start[i + 1]] (empty when it failed)
     abandoned: np.ndarray   # anchors of the abandoned requests, ascending
 
     @classmethod
     def build(cls, records: pd.DataFrame, criteria: GoodputCriteria) -> RequestTable:
         rows, anchor = _by_anchor(judged(records))
+        success = is_success(rows).to_numpy(dtype=bool)
+        gaps, lengths = itl_gaps(rows)
+        kept = np.repeat(success, lengths)
+        lengths = np.where(success, lengths, 0)
 
         def col(series: pd.Series, dtype: type) -> np.ndarray:
             return series.to_numpy(dtype=dtype)
@@ -57,8 +63,10 @@ class RequestTable:
             error=col(is_error(rows), bool),
             throttled=col(is_throttled(rows), bool),
             tokens=col(pd.to_numeric(rows["output_tokens"], errors="coerce").fillna(0), float),
-            ttft=col(per_request(rows, "ttft"), float),
             good=col(meets_goodput(rows, criteria), bool),
+            latency={m: col(per_request(rows, m), float) for m in sorted(LATENCY_METRICS - {"itl"})},
+            itl=gaps[kept],
+            itl_start=np.concatenate([[0], np.cumsum(lengths)]),
             abandoned=_by_anchor(records[is_abandoned(records)])[1],
         )
 
@@ -92,9 +100,12 @@ class RequestTable:
     def goodput_requests(self, at: slice) -> int:
         return int(self.good[at].sum())
 
-    def ttft_sample(self, at: slice, *, adjusted: bool) -> np.ndarray:
-        """Same sample as `latency_samples(records, "ttft", adjusted=...)` over the window."""
+    def sample(self, at: slice, metric: str, *, adjusted: bool) -> np.ndarray:
+        """Same sample as `latency_samples(records, metric, adjusted=...)` over the window."""
         success = self.success(at)
-        values = self.ttft[at][success]
-        return with_failures(values[~np.isnan(values)], int((~success).sum()), adjusted=adjusted)
-
+        if metric == "itl":
+            values = self.itl[self.itl_start[at.start]:self.itl_start[at.stop]]
+        else:
+            values = self.latency[metric][at][success]
+            values = values[~np.isnan(values)]
+        return with_failures(values, int((~success).sum()), adjusted=adjusted)
