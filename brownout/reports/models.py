@@ -109,11 +109,12 @@ class RecoveryResult(ResultModel):
 
 
 class FailoverResult(ResultModel):
-    """failover_time of one region fault: `value` is seconds, inf when no other region ever served."""
+    """failover_time of one region fault: `value` is seconds, inf when no other region ever served,
+    None when it cannot be judged (inconclusive: never injected, or no record says who served)."""
 
     fault: str
     region: str
-    status: Literal["failed_over", "seamless", "never", "no_data"]
+    status: Literal["failed_over", "seamless", "never", "inconclusive"]
     value: Value
     injected_at: Value = None
     first_failure_at: Value = None

@@ -139,6 +139,7 @@ PLAIN_KILL = FaultWindow("kill", "sandbox-replica-kill", injected_at=T0 + 10, ro
 def test_failover_time_from_first_failure_to_first_answer_from_another_region():
     rows = [
         req(9, region="us-east"),
+        req(10.2, outcome="abandoned", served_by="east-1", region="us-east"),  # the harness gave up: no failure
         req(10.5, outcome="failed", e2e=0.2),              # client sees the failure at 10.7
         req(10.6, region="us-east", e2e=0.5),              # same region: not a failover
         req(11.0, region="eu-west", e2e=1.0),              # answered at 12.0
@@ -150,16 +151,25 @@ def test_failover_time_from_first_failure_to_first_answer_from_another_region():
     assert result.value == pytest.approx(0.9, abs=1e-6)
 
 
-def test_failover_never_and_seamless_and_no_data():
+def test_failover_never_and_seamless_and_inconclusive():
     never = [req(10.5, outcome="failed", e2e=0.2), req(11, region="us-east")]
     (result,) = failover_time(frame(never), timeline(faults=[REGION]))
     assert result.status == "never" and result.value == math.inf
     seamless = [req(10.5, region="eu-west")]
     (result,) = failover_time(frame(seamless), timeline(faults=[REGION]))
     assert result.status == "seamless" and result.value == 0.0
-    (result,) = failover_time(frame([req(10.5)]), timeline(faults=[REGION]))
-    assert result.status == "no_data" and result.value is None
+    (result,) = failover_time(frame([req(9, region="us-east"), req(10.5)]), timeline(faults=[REGION]))
+    assert result.status == "inconclusive" and result.value is None
     assert failover_time(frame(never), timeline(faults=[PLAIN_KILL])) == []
+
+
+def test_failover_without_a_way_to_know_who_served_is_inconclusive():
+    # failures after the region went down, answers afterwards, but no record says who served (the old rule: never)
+    rows = [req(9), req(10.5, outcome="failed", e2e=0.2), req(11, e2e=0.1), req(21)]
+    (result,) = failover_time(frame(rows), timeline(faults=[REGION]))
+    assert result.status == "inconclusive" and result.value is None and result.failback is None
+    assert result.reason == ("no way to know who served each request: "
+                             "set outcome.served_by (a response header or JSON field)")
 
 
 def test_failback_from_the_region_return_to_its_first_served_request():

@@ -4,7 +4,7 @@ Both are properties of the whole run, not of one phase. "Never" is an explicit
 status with value +inf (so an SLO on it fails); `inconclusive` has value None
 (so an SLO on it is inconclusive): a run that cannot tell (too few requests, no
 baseline, no way to know who served) is never reported as a target that did
-not recover. Abandoned requests are left out (`judged`).
+not recover. Abandoned requests are left out of both (`judged`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from brownout.experiments.spec.objectives import LATENCY_METRICS, Scoring
 from brownout.experiments.timeline import FaultWindow, Timeline
 from brownout.reports.fmt import format_value
 from brownout.reports.metrics.latency import STATS, statistic
-from brownout.reports.metrics.outcomes import degraded_rate, error_rate, is_success, success_rate
+from brownout.reports.metrics.outcomes import degraded_rate, error_rate, is_success, judged, success_rate
 from brownout.reports.metrics.table import RequestTable
 from brownout.reports.metrics.throughput import per_second
 from brownout.reports.models import FailoverResult, RecoveryResult
@@ -167,6 +167,9 @@ def _first_mark(records: pd.DataFrame, marks: tuple[str, ...]) -> pd.Series:
     return out
 
 
+_NO_REGIONS = "no way to know who served each request: set outcome.served_by (a response header or JSON field)"
+
+
 def failover_time(records: pd.DataFrame, timeline: Timeline) -> list[FailoverResult]:
     """Formula: per region fault, (completion of the first ok/degraded request served by
     another region at or after the first failure) - (first failure after injected_at).
@@ -174,38 +177,51 @@ def failover_time(records: pd.DataFrame, timeline: Timeline) -> list[FailoverRes
     No failure after injection but service from another region: 0 ("seamless").
     failback (failback_time): (completion of the first ok/degraded request served by the
     region again) - rolled_back_at; inf when it never served again, None before rollback.
-    Region from the `region` column. Unit: seconds. Lower is better.
+    Region from the `region` column (`outcome.served_by`); when no request has one, every
+    region fault is inconclusive, never "never". Abandoned requests are left out.
+    Unit: seconds. Lower is better.
     """
+    records = judged(records)
+    known = bool(records["region"].notna().any())
     done = _first_mark(records, ("t_end", "t_last", "t_first", "t_headers", "t_send", "t_sched"))
     success = is_success(records)
     results = []
-    region_faults = [fault for fault in timeline.faults if fault.region is not None]
-    for fault in region_faults:
-        base = dict(fault=fault.fault, region=fault.region, injected_at=fault.injected_at)
+    for fault in timeline.faults:
+        if fault.region is None:
+            continue
         if fault.injected_at is None:
-            results.append(FailoverResult(status="no_data", value=None, reason="fault was never injected", **base))
-            continue
-        elsewhere = success & records["region"].notna() & (records["region"] != fault.region)
-        failures = done[(records["outcome"] == "failed") & (done >= fault.injected_at)]
-        if failures.empty:
-            served = done[elsewhere & (done >= fault.injected_at)]
-            if served.empty:
-                results.append(FailoverResult(status="no_data", value=None,
-                                              reason="no failure and no request served by another region", **base))
-            else:
-                results.append(FailoverResult(status="seamless", value=0.0, served_elsewhere_at=float(served.min()),
-                                              reason="no request failed after the region went down", **base))
-            continue
-        first_failure = float(failures.min())
-        served = done[elsewhere & (done >= first_failure)]
+            results.append(_inconclusive(fault, "fault was never injected"))
+        elif not known:
+            results.append(_inconclusive(fault, _NO_REGIONS))
+        else:
+            results.append(_with_failback(_failover(fault, records, done, success), fault, records, done, success))
+    return results
+
+
+def _inconclusive(fault: FaultWindow, reason: str) -> FailoverResult:
+    return FailoverResult(fault=fault.fault, region=fault.region, injected_at=fault.injected_at,
+                          status="inconclusive", value=None, reason=reason)
+
+
+def _failover(fault: FaultWindow, records: pd.DataFrame, done: pd.Series, success: pd.Series) -> FailoverResult:
+    """failover_time of an injected region fault, regions known."""
+    base = dict(fault=fault.fault, region=fault.region, injected_at=fault.injected_at)
+    elsewhere = success & records["region"].notna() & (records["region"] != fault.region)
+    failures = done[(records["outcome"] == "failed") & (done >= fault.injected_at)]
+    if failures.empty:
+        served = done[elsewhere & (done >= fault.injected_at)]
         if served.empty:
-            results.append(FailoverResult(status="never", value=math.inf, first_failure_at=first_failure,
-                                          reason="no other region served a request afterwards", **base))
-            continue
-        at = float(served.min())
-        results.append(FailoverResult(status="failed_over", value=at - first_failure, first_failure_at=first_failure,
-                                      served_elsewhere_at=at, reason="", **base))
-    return [_with_failback(result, fault, records, done, success) for result, fault in zip(results, region_faults)]
+            return _inconclusive(fault, "no failure and no request served by another region")
+        return FailoverResult(status="seamless", value=0.0, served_elsewhere_at=float(served.min()),
+                              reason="no request failed after the region went down", **base)
+    first_failure = float(failures.min())
+    served = done[elsewhere & (done >= first_failure)]
+    if served.empty:
+        return FailoverResult(status="never", value=math.inf, first_failure_at=first_failure,
+                              reason="no other region served a request afterwards", **base)
+    at = float(served.min())
+    return FailoverResult(status="failed_over", value=at - first_failure, first_failure_at=first_failure,
+                          served_elsewhere_at=at, reason="", **base)
 
 
 def _with_failback(result: FailoverResult, fault: FaultWindow, records: pd.DataFrame, done: pd.Series,
