@@ -53,7 +53,8 @@ class WindowMetrics(ResultModel):
     window: str
     start: float
     end: float
-    requests: int
+    requests: int = Field(description="Judged requests: every one but the abandoned.")
+    abandoned: int = Field(0, description="Requests the harness gave up on (drain expired, stop, interrupt): in no metric.")
     ok: int
     degraded: int
     errors: int
@@ -77,7 +78,8 @@ class BucketMetrics(ResultModel):
 
     start: float
     end: float
-    requests: int
+    requests: int = Field(description="Judged requests: every one but the abandoned.")
+    abandoned: int = Field(0, description="Requests the harness gave up on: in no metric.")
     success_rate: Value
     degraded_rate: Value
     error_rate: Value
@@ -91,23 +93,28 @@ class BucketMetrics(ResultModel):
 
 
 class RecoveryResult(ResultModel):
-    """time_to_recover: `value` is seconds, inf when never recovered, None when it cannot be judged."""
+    """time_to_recover: `value` is seconds, inf when never recovered, None when it cannot be judged (inconclusive)."""
 
-    status: Literal["recovered", "never", "no_data"]
+    status: Literal["recovered", "never", "inconclusive"]
     value: Value
     since: Value = Field(None, description="Last rollback (or the fault phase's end), run clock.")
-    recovered_at: Value = Field(None, description="Start of the first bucket from which every watched metric stayed recovered.")
+    recovered_at: Value = Field(
+        None, description="Start of the first judged bucket of the first stretch within tolerance for the whole hold."
+    )
     baseline: dict[str, Value] = Field(default_factory=dict)
     watch: list[str] = Field(default_factory=list)
+    hold: Value = Field(None, description="Seconds (whole buckets) every watched metric must stay within tolerance.")
+    tolerance: str = Field("", description="The tolerance each watched metric was judged with, in words.")
     reason: str = ""
 
 
 class FailoverResult(ResultModel):
-    """failover_time of one region fault: `value` is seconds, inf when no other region ever served."""
+    """failover_time of one region fault: `value` is seconds, inf when no other region ever served,
+    None when it cannot be judged (inconclusive: never injected, or no record says who served)."""
 
     fault: str
     region: str
-    status: Literal["failed_over", "seamless", "never", "no_data"]
+    status: Literal["failed_over", "seamless", "never", "inconclusive"]
     value: Value
     injected_at: Value = None
     first_failure_at: Value = None

@@ -89,7 +89,7 @@ def goodput_retained(
 def recovery_credit(recovery: RecoveryResult, scoring: Scoring) -> tuple[float | None, str]:
     """Full within the recovery objective R, linear to 0 at 3R, 0 if never; without R, recovered or not;
     None when recovery could not be judged (inconclusive)."""
-    if recovery.status not in ("recovered", "never"):
+    if recovery.status == "inconclusive":
         return None, f"not applicable: {recovery.reason}"
     if recovery.status == "never":
         return 0.0, "never recovered to baseline"

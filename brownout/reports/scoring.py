@@ -67,8 +67,9 @@ def _stats(records: pd.DataFrame, metric: str, adjusted: bool) -> LatencyStats:
 def window_metrics(
     records: pd.DataFrame, probes: pd.DataFrame, window: Window, scoring: Scoring, probe_names: list[str]
 ) -> WindowMetrics:
-    """Every window metric over the requests and probe runs that fall in `window`."""
-    reqs = in_window(records, window)
+    """Every window metric over the requests and probe runs that fall in `window`; abandoned requests are only counted."""
+    anchored = in_window(records, window)
+    reqs = outcomes.judged(anchored)
     runs = probes_in_window(probes, window)
     counts = outcomes.count_outcomes(reqs)
     return WindowMetrics(
@@ -76,6 +77,7 @@ def window_metrics(
         start=window.start,
         end=window.end,
         requests=counts.requests,
+        abandoned=len(anchored) - len(reqs),
         ok=counts.ok,
         degraded=counts.degraded,
         errors=counts.errors,
@@ -106,20 +108,24 @@ def phase_metrics(
 
 
 def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -> list[BucketMetrics]:
-    """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context)."""
+    """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context).
+
+    Only full buckets: a last, partial one holds a few requests and would draw a false dip.
+    """
     end = timeline.run_end if timeline.run_end is not None else max((p.end for p in timeline.phases), default=None)
     if end is None:
         return []
     table = RequestTable.build(records, scoring.goodput)
     series = []
-    for window in bucket_windows(timeline.run_start, end, scoring.bucket):
+    for window in bucket_windows(timeline.run_start, end, scoring.bucket, full_only=True):
         at = table.span(window)
         counts = table.counts(at)
-        ttft = table.ttft_sample(at, adjusted=False)
+        ttft = table.sample(at, "ttft", adjusted=False)
         series.append(BucketMetrics(
             start=window.start,
             end=window.end,
             requests=counts.requests,
+            abandoned=table.abandoned_in(window),
             success_rate=outcomes.success_rate(counts),
             degraded_rate=outcomes.degraded_rate(counts),
             error_rate=outcomes.error_rate(counts),
@@ -129,7 +135,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
             goodput=throughput.per_second(table.goodput_requests(at), counts.requests, window.duration),
             ttft_p50=latency.percentile(ttft, 50),
             ttft_p95=latency.percentile(ttft, 95),
-            ttft_p95_adjusted=latency.percentile(table.ttft_sample(at, adjusted=True), 95),
+            ttft_p95_adjusted=latency.percentile(table.sample(at, "ttft", adjusted=True), 95),
         ))
     return series
 

@@ -96,7 +96,7 @@ def evaluate_steady_state(
     window = Window(label, start, end)
     names = sorted(set(steady.probes) | {c.probe for c in steady.checks if c.probe})
     metrics = window_metrics(request_frame(records), probe_frame(probes), window, effective_scoring(spec), names)
-    not_run_level = RecoveryResult(status="no_data", value=None, reason="not a window metric")
+    not_run_level = RecoveryResult(status="inconclusive", value=None, reason="not a window metric")
     checks = [
         (f"probe-{probe}", Objective(metric="probe_success_rate", probe=probe, op=">=", threshold=steady.min_probe_success))
         for probe in steady.probes

@@ -33,22 +33,26 @@ def spec(**over: Any) -> Experiment:
 
 def req(t: float, *, outcome: str = "ok", ttft: float | None = 0.1, e2e: float | None = 1.0, tokens: int | None = 10,
         itl: list[float] | None = None, sched: bool = True, lag: float = 0.0, error_class: str | None = None,
-        status: int | None = None, region: str | None = None, tpot_span: float | None = None,
-        sent: bool = True, model: str | None = None) -> dict[str, Any]:
-    """One request anchored at T0 + t: sent `lag` after its schedule, first token `ttft` after send."""
+        status: int | None = None, region: str | None = None, served_by: str | None = None,
+        tpot_span: float | None = None, sent: bool = True, model: str | None = None) -> dict[str, Any]:
+    """One request anchored at T0 + t: sent `lag` after its schedule, first token `ttft` after send.
+
+    An `abandoned` one keeps its first token and gaps but never ends (the harness gave up mid-stream).
+    """
     t_sched = T0 + t if sched else None
     t_send = (T0 + t + lag) if sent else None
     failed = outcome == "failed"
+    abandoned = outcome == "abandoned"
     t_first = None if failed or ttft is None or t_send is None else t_send + ttft
     t_last = None if t_first is None else t_first + (tpot_span if tpot_span is not None else 0.0)
-    t_end = None if t_send is None or e2e is None else t_send + e2e
+    t_end = None if t_send is None or e2e is None or abandoned else t_send + e2e
     return dict(
         request_id=f"r{t}", kind="chat", worker="w0", t_sched=t_sched, t_send=t_send, t_headers=None,
         t_first=t_first, t_last=t_last, t_end=t_end, itl=list(itl or []), input_tokens=5,
-        output_tokens=None if failed else tokens, token_source="usage",
-        status=status if status is not None else (None if failed else 200), outcome=outcome,
+        output_tokens=None if failed or abandoned else tokens, token_source="usage",
+        status=status if status is not None else (None if failed or abandoned else 200), outcome=outcome,
         error_class=error_class if error_class or not failed else "http_5xx", error=None,
-        degraded_reason=None, model=model, region=region, session=None,
+        degraded_reason=None, model=model, served_by=served_by, region=region, session=None,
     )
 
 

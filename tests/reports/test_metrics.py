@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from brownout.experiments.spec.objectives import GoodputCriteria
+from brownout.experiments.spec.objectives import RECOVERY_WATCH_METRICS, GoodputCriteria, Scoring
 from brownout.reports.metrics import (
     count_outcomes,
     degraded_rate,
@@ -22,8 +22,11 @@ from brownout.reports.metrics import (
     throttle_rate,
     token_goodput,
 )
+from brownout.reports.metrics.recovery import watched_value
+from brownout.reports.metrics.table import RequestTable
+from brownout.reports.scoring import bucket_series, window_metrics
 from brownout.reports.window import Window, bucket_windows, in_window
-from tests.reports.builders import T0, frame, req
+from tests.reports.builders import T0, frame, probes, req, timeline
 
 approx = lambda v: pytest.approx(v, abs=1e-6)  # noqa: E731  (marks sit near 1.7e9 s: ~2e-7 s resolution)
 
@@ -147,10 +150,6 @@ def test_bucket_windows_cut_or_full():
 
 def test_bucket_series_agrees_with_window_metrics():
     """The per-bucket fast path must give what the per-phase path gives over the same window."""
-    from brownout.experiments.spec.objectives import Scoring
-    from brownout.reports.scoring import bucket_series, window_metrics
-    from tests.reports.builders import probes, timeline
-
     scoring = Scoring(bucket=5.0, goodput=GoodputCriteria(ttft=0.3))
     rows = [req(t / 3, ttft=(t % 7) / 10, tokens=t % 4 + 1,
                 outcome=("ok", "degraded", "failed", "ok", "ok")[t % 5],
@@ -167,3 +166,50 @@ def test_bucket_series_agrees_with_window_metrics():
             assert getattr(bucket, name) == pytest.approx(getattr(full, name)), name
         assert bucket.ttft_p95 == full.latency["ttft"].p95
         assert bucket.ttft_p95_adjusted == full.latency_adjusted["ttft"].p95
+
+
+def test_abandoned_requests_change_no_rate_and_are_counted():
+    # 7 ok, 1 degraded, 1 error, 1 throttled, and 3 the harness gave up on mid-stream
+    judged = [req(i, ttft=0.1 * (i + 1)) for i in range(7)] + [
+        req(7, outcome="degraded"),
+        req(8, outcome="failed", error_class="http_5xx", status=503),
+        req(9, outcome="failed", error_class="throttled", status=429),
+    ]
+    abandoned = [req(10 + i, outcome="abandoned", ttft=0.05, itl=[0.01]) for i in range(3)]
+    window, scoring = Window("w", T0, T0 + 20), Scoring(bucket=10.0)
+    with_abandoned = window_metrics(frame(judged + abandoned), probes([]), window, scoring, [])
+    assert (with_abandoned.requests, with_abandoned.abandoned) == (10, 3)
+    assert with_abandoned.success_rate == pytest.approx(0.8) and with_abandoned.error_rate == pytest.approx(0.1)
+    assert with_abandoned.throttle_rate == pytest.approx(0.1) and with_abandoned.degraded_rate == pytest.approx(0.1)
+    assert with_abandoned.error_budget_burn == pytest.approx(10.0)  # 1 error / (1% of 10)
+    assert with_abandoned.requests_per_s == pytest.approx(0.4)      # 8 answered / 20 s
+    assert with_abandoned.latency_adjusted["ttft"].n == 10          # 8 answered + 2 failed, no abandoned inf
+    assert with_abandoned.latency["itl"].n == 0
+    without = window_metrics(frame(judged), probes([]), window, scoring, [])
+    assert with_abandoned.model_copy(update={"abandoned": 0}) == without
+    series = bucket_series(frame(judged + abandoned), timeline(baseline=10, fault=10, recovery=0), scoring)
+    assert [(b.requests, b.abandoned) for b in series] == [(10, 0), (0, 3)]
+    assert series[1].success_rate is None  # only abandoned requests: no data, not 0%
+
+
+def test_bucket_series_emits_no_partial_bucket():
+    # a 31 s run in 2 s buckets: 15 full ones, the requests of 30-31 s in none
+    rows = [req(t / 2, outcome="failed" if t >= 60 else "ok") for t in range(62)]
+    series = bucket_series(frame(rows), timeline(recovery=11), Scoring(bucket=2.0))
+    assert len(series) == 15 and series[-1].end == T0 + 30
+    assert sum(b.requests for b in series) == 60 and all(b.success_rate == 1.0 for b in series)
+
+
+def test_every_recovery_watch_metric_per_bucket_matches_the_phase_metrics():
+    """The table behind recovery gives each watchable metric as the phase path computes it."""
+    rows = [req(t / 4, ttft=(t % 5) / 10, lag=(t % 3) / 100, tokens=t % 6 + 1, tpot_span=(t % 4) / 10,
+                itl=[0.01 * (t % 7 + 1)] * (t % 3), e2e=0.5 + (t % 4) / 10,
+                outcome=("ok", "degraded", "failed", "ok", "abandoned", "ok")[t % 6]) for t in range(80)]
+    df, window = frame(rows), Window("w", T0 + 3, T0 + 13)
+    full = window_metrics(df, probes([]), window, Scoring(), [])
+    table = RequestTable.build(df, Scoring().goodput)
+    for name in sorted(RECOVERY_WATCH_METRICS):
+        metric, _, stat = name.rpartition("_")
+        expected = getattr(full.latency[metric], stat) if metric in full.latency else getattr(full, name)
+        assert expected is not None, name
+        assert watched_value(table, window, name) == pytest.approx(expected), name

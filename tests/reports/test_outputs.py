@@ -50,6 +50,7 @@ def scenario(status="passed", description="Kill <script>alert(1)</script> a regi
         probes=[{"name": "health", "kind": "http"}],
         slos=SLOS,
         steady_state={"probes": ["health"], "recheck_after_recovery": False},
+        scoring={"recovery_min_requests": 4},  # two requests a second: judge the 2 s buckets
     )
     region = FaultWindow("east-down", "sandbox-region-down", T0 + 10, T0 + 20, region="us-east", targets=["us-east"])
     tl = timeline(faults=[region])

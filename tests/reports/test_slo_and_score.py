@@ -75,11 +75,12 @@ def test_slos_and_steady_state_over_phase_windows():
         ],
         steady_state={"probes": ["health"], "checks": [
             {"name": "base-ok", "metric": "success_rate", "op": ">=", "threshold": "99%"}]},
+        scoring={"recovery_min_requests": 2},  # one request a second: judge 2 s buckets
     )
     runs = probes([ProbeResult("health", "http", T0 + t, t != 12, 0.01, "ok") for t in (1, 5, 12, 15, 25)])
     tl = timeline()
     phases = phase_metrics(frame(rows), runs, tl, experiment.scoring, ["health"])
-    recovery = time_to_recover(frame(rows), tl, experiment.scoring)
+    recovery = time_to_recover(frame(rows), tl, experiment.scoring, experiment.scoring.watch_for(experiment.load.stream))
     results = {r.name: r for r in evaluate_slos(experiment, phases, recovery, failover_time(frame(rows), tl))}
     assert results["avail"].actual == pytest.approx(0.5) and results["avail"].status == "fail"
     assert results["ttft"].actual == math.inf and results["ttft"].status == "fail"
@@ -138,7 +139,7 @@ def test_recovery_credit_against_objective(took, expected):
 def test_recovery_credit_without_objective_or_recovery():
     assert recovery_credit(RecoveryResult(status="recovered", value=99.0), Scoring())[0] == 1.0
     assert recovery_credit(RecoveryResult(status="never", value=math.inf), Scoring(recovery_objective=10.0))[0] == 0.0
-    assert recovery_credit(RecoveryResult(status="no_data", value=None), Scoring())[0] is None
+    assert recovery_credit(RecoveryResult(status="inconclusive", value=None), Scoring())[0] is None
 
 
 def _half_goodput_phases(experiment):
@@ -164,10 +165,10 @@ def test_score_combines_weighted_parts():
 def test_score_shares_out_weights_of_parts_that_do_not_apply():
     experiment = spec()
     phases = _half_goodput_phases(experiment)
-    score, parts = resilience_score([], phases, RecoveryResult(status="no_data", value=None), experiment.scoring)
+    score, parts = resilience_score([], phases, RecoveryResult(status="inconclusive", value=None), experiment.scoring)
     assert score == pytest.approx(50.0)  # only goodput applies: 0.5 of 100
     assert [p.value for p in parts] == [None, pytest.approx(0.5), None]
-    score, _ = resilience_score([], {}, RecoveryResult(status="no_data", value=None), experiment.scoring)
+    score, _ = resilience_score([], {}, RecoveryResult(status="inconclusive", value=None), experiment.scoring)
     assert score is None
 
 

@@ -2,6 +2,7 @@
 
 Definitions are in `FORMULAS` (seconds, lower is better; shared/metrics.md).
 
+Samples are taken over judged requests (`outcomes.judged`: abandoned ones left out).
 *Plain* statistics use successful requests (ok and degraded) whose value is defined.
 *Adjusted* statistics add one +inf sample per failed request (throttled included),
 so a target that fails fast cannot look fast; a percentile that lands on a
@@ -13,14 +14,24 @@ An empty sample gives None (no data), never 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 
 from brownout.reports.metrics.outcomes import is_success
 
-__all__ = ["FORMULAS", "STATS", "latency_samples", "latency_stats", "per_request", "percentile", "with_failures"]
+__all__ = [
+    "FORMULAS",
+    "STATS",
+    "itl_gaps",
+    "latency_samples",
+    "latency_stats",
+    "per_request",
+    "percentile",
+    "statistic",
+    "with_failures",
+]
 
 STATS = ("p50", "p90", "p95", "p99", "mean", "max")
 FORMULAS = {
@@ -54,12 +65,11 @@ def per_request(records: pd.DataFrame, metric: str) -> pd.Series:
     raise ValueError(f"no per-request value for latency metric '{metric}'")
 
 
-def _pooled_itl(records: pd.DataFrame) -> np.ndarray:
-    gaps: list[float] = []
-    for row in records["itl"]:
-        if isinstance(row, Iterable) and not isinstance(row, (str, bytes)):
-            gaps.extend(float(g) for g in row)
-    return np.asarray(gaps, dtype=float)
+def itl_gaps(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every request's ITL gaps, concatenated in row order, and how many each request has."""
+    rows = [row if isinstance(row, (list, tuple, np.ndarray)) else () for row in records["itl"]]
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return np.fromiter(chain.from_iterable(rows), dtype=float, count=int(lengths.sum())), lengths
 
 
 def latency_samples(records: pd.DataFrame, metric: str, *, adjusted: bool) -> np.ndarray:
@@ -67,7 +77,7 @@ def latency_samples(records: pd.DataFrame, metric: str, *, adjusted: bool) -> np
     success = is_success(records)
     good = records[success]
     if metric == "itl":
-        values = _pooled_itl(good)
+        values = itl_gaps(good)[0]
     else:
         series = per_request(good, metric)
         values = series[series.notna()].to_numpy(dtype=float)
@@ -88,15 +98,19 @@ def percentile(sample: np.ndarray, p: float) -> float | None:
     return float(ordered[rank - 1])
 
 
+def statistic(sample: np.ndarray, stat: str) -> float | None:
+    """One of `STATS` (`p50`..`p99` nearest rank, `mean`, `max`) of a sample; None when it is empty."""
+    if stat not in STATS:
+        raise ValueError(f"unknown statistic '{stat}'")
+    if sample.size == 0:
+        return None
+    if stat == "mean":
+        return float(np.mean(sample))
+    if stat == "max":
+        return float(np.max(sample))
+    return percentile(sample, float(stat.removeprefix("p")))
+
+
 def latency_stats(sample: np.ndarray) -> dict[str, float | None]:
     """p50, p90, p95, p99, mean and max of a sample; all None when it is empty."""
-    if sample.size == 0:
-        return {name: None for name in STATS}
-    return {
-        "p50": percentile(sample, 50),
-        "p90": percentile(sample, 90),
-        "p95": percentile(sample, 95),
-        "p99": percentile(sample, 99),
-        "mean": float(np.mean(sample)),
-        "max": float(np.max(sample)),
-    }
+    return {name: statistic(sample, name) for name in STATS}

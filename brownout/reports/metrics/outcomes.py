@@ -1,10 +1,14 @@
 """Outcome rates and error-budget burn of one window of requests.
 
-Every request is ok, degraded or failed; a failed request is *throttled* when it
-got a 429 (error class `throttled`) and an *error* otherwise. Dropped requests
-(never sent) are errors. So `success_rate + error_rate + throttle_rate == 1`,
-and `degraded_rate` is the part of `success_rate` served by a fallback path.
-Every function returns None, never 0, for a window without requests.
+Every request is ok, degraded, failed or abandoned. An *abandoned* request is one
+the harness gave up on (drain expired, stop condition, interrupt): it says
+nothing about the target, so `judged` leaves it out before any metric is taken
+and windows only report how many there were. Of the judged requests, a failed
+one is *throttled* when it got a 429 (error class `throttled`) and an *error*
+otherwise; dropped requests (never sent) are errors. So over judged requests
+`success_rate + error_rate + throttle_rate == 1`, and `degraded_rate` is the
+part of `success_rate` served by a fallback path. Every function returns None,
+never 0, for a window without judged requests.
 """
 
 from __future__ import annotations
@@ -19,12 +23,24 @@ __all__ = [
     "degraded_rate",
     "error_budget_burn",
     "error_rate",
+    "is_abandoned",
     "is_error",
     "is_success",
     "is_throttled",
+    "judged",
     "success_rate",
     "throttle_rate",
 ]
+
+
+def is_abandoned(records: pd.DataFrame) -> pd.Series:
+    """The harness gave up on it: never a failure of the target."""
+    return records["outcome"] == "abandoned"
+
+
+def judged(records: pd.DataFrame) -> pd.DataFrame:
+    """The requests every metric is taken over: all but the abandoned ones."""
+    return records[~is_abandoned(records)]
 
 
 def is_success(records: pd.DataFrame) -> pd.Series:
@@ -46,6 +62,8 @@ def is_error(records: pd.DataFrame) -> pd.Series:
 
 @dataclass(frozen=True)
 class OutcomeCounts:
+    """Outcomes of the judged requests of one window (`count_outcomes` of `judged(...)`)."""
+
     requests: int
     ok: int
     degraded: int
