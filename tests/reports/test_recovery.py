@@ -43,8 +43,8 @@ def test_recovered_at_the_start_of_the_first_stretch_that_holds():
     assert result.watch == ["success_rate", "degraded_rate", "ttft_p95"] and result.hold == 6.0
     assert result.baseline["success_rate"] == 1.0 and result.baseline["degraded_rate"] == 0.0
     assert result.baseline["ttft_p95"] == pytest.approx(0.1, abs=1e-6)
-    assert "ttft_p95: 20% of baseline or 50 ms" in result.tolerance
-    assert "degraded_rate: 20% of baseline or 1 pp" in result.tolerance
+    assert "ttft_p95: 20% or 50 ms of baseline" in result.tolerance
+    assert "degraded_rate: 5 pp of baseline" in result.tolerance
     # a watched latency without a sample (every request failed) is not within tolerance
     ttft_only = Scoring(recovery_watch=["ttft_p95"])
     assert recover(rows(failing_until(32)), ttft_only).value == pytest.approx(8.0)
@@ -187,3 +187,11 @@ def test_failback_from_the_region_return_to_its_first_served_request():
     still_down = FaultWindow("east-down", "sandbox-region-down", injected_at=T0 + 10, region="us-east")
     (not_rolled_back,) = failover_time(frame(rows), timeline(faults=[still_down]))
     assert not_rolled_back.failback is None
+
+
+def test_a_success_rate_still_a_tenth_short_of_baseline_has_not_recovered():
+    """Rates are judged in points: a relative 20% of a 100% baseline would have called 85% recovered."""
+    one_in_eight_fails = lambda t: req(t, outcome="failed") if (t * 4) % 8 == 0 else req(t)  # noqa: E731
+    result = recover(rows(one_in_eight_fails))
+    assert result.status == "never" and math.isinf(result.value), result
+    assert recover(rows(one_in_eight_fails), Scoring(recovery_tolerance_rate=0.15)).status == "recovered"

@@ -193,13 +193,13 @@ class Scoring(StrictModel):
 
     bucket: Duration = Field(2.0, description="Time-bucket width of the timeline and of recovery detection.")
     recovery_tolerance: float = Field(
-        0.2, gt=0, le=1, description="Relative part of the recovery tolerance: within this share of the baseline is recovered."
+        0.2, gt=0, le=1, description="Relative tolerance of latency and throughput watches: within this share of the baseline is recovered."
     )
     recovery_tolerance_latency: Duration = Field(
         0.05, description="Absolute part for latency metrics: within this many seconds of the baseline is recovered too."
     )
     recovery_tolerance_rate: float = Field(
-        0.01, ge=0, le=1, description="Absolute part for rates (success, degraded, error): within this many points is recovered too."
+        0.05, ge=0, le=1, description="Tolerance of rates (success, degraded, error), in points: within it of the baseline is recovered."
     )
     recovery_hold: Duration = Field(
         6.0, description="A watched metric has recovered once it stays within tolerance for this long (whole buckets, at least one)."

@@ -77,22 +77,22 @@ class Tolerance:
         return worse_by <= max(self.relative * abs(baseline), self.absolute) + _FLOAT_NOISE
 
     def describe(self, name: str) -> str:
-        """`ttft_p95: 20% of baseline or 50 ms`, for the report."""
-        text = f"{name}: {self.relative * 100:.4g}% of baseline"
+        """`ttft_p95: 20% of baseline or 50 ms`, `success_rate: 5 pp of baseline`, for the report."""
+        parts = [f"{self.relative * 100:.4g}%"] if self.relative else []
         if self.absolute:
-            text += " or " + (format_value(self.absolute, "ttft") if _latency_parts(name) else f"{self.absolute * 100:.4g} pp")
-        return text
+            parts.append(format_value(self.absolute, "ttft") if _latency_parts(name) else f"{self.absolute * 100:.4g} pp")
+        return f"{name}: {' or '.join(parts) or 'exactly'} of baseline"
 
 
 def tolerance_for(name: str, scoring: Scoring) -> Tolerance:
-    """Relative part from `recovery_tolerance`; absolute part by kind: latency, rate, or none for throughputs."""
+    """Latency: `recovery_tolerance` relative or `recovery_tolerance_latency` absolute, whichever is wider.
+    Rates: `recovery_tolerance_rate` points only (20% of a 100% success rate would call 80% recovered).
+    Throughputs: relative only."""
     if _latency_parts(name):
-        absolute = scoring.recovery_tolerance_latency
-    elif name in _RATES:
-        absolute = scoring.recovery_tolerance_rate
-    else:
-        absolute = 0.0
-    return Tolerance(scoring.recovery_tolerance, absolute, name in _HIGHER_IS_BETTER)
+        return Tolerance(scoring.recovery_tolerance, scoring.recovery_tolerance_latency, False)
+    if name in _RATES:
+        return Tolerance(0.0, scoring.recovery_tolerance_rate, name in _HIGHER_IS_BETTER)
+    return Tolerance(scoring.recovery_tolerance, 0.0, name in _HIGHER_IS_BETTER)
 
 
 def _recovery_start(timeline: Timeline) -> float | None:
