@@ -28,6 +28,7 @@ SHORT_PHASES = 15.0
 MIN_WINDOW = 4.0
 MIN_RECOVERY = 6.0  # the after-recovery check looks at its second half: 3 s holds several probe runs even on a busy CI box
 RUN_TIMEOUT = 120.0
+SHORT_HOLD = "4s"
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,13 @@ def shorten(document: dict[str, Any], total: float) -> dict[str, Any]:
     sandbox = document["target"].get("sandbox")
     if sandbox and "cold_start" in sandbox:
         short["target"] = {**document["target"], "sandbox": {**sandbox, "cold_start": _scaled(sandbox["cold_start"], factor)}}
-    scoring = document.get("scoring", {})
+    scoring = dict(document.get("scoring", {}))
     if "bucket" in scoring:
-        short["scoring"] = {**scoring, "bucket": _scaled(scoring["bucket"], factor, least=2.0)}
+        scoring["bucket"] = _scaled(scoring["bucket"], factor, least=2.0)
+    # A shortened run has about three full buckets after the last rollback: a hold of two leaves room
+    # for one sparse or noisy bucket, as the full-length run has room for several.
+    scoring["recovery_hold"] = SHORT_HOLD
+    short["scoring"] = scoring
     return short
 
 
@@ -179,7 +184,7 @@ def test_shorten_keeps_units_places_and_validity(tmp_path):
     ]
     assert short["target"]["sandbox"]["cold_start"] == "1s"
     assert [p["interval"] for p in short["probes"]] == ["500ms", "500ms"]
-    assert short["scoring"]["bucket"] == "2s"
+    assert short["scoring"]["bucket"] == "2s" and short["scoring"]["recovery_hold"] == SHORT_HOLD
     assert short["load"] == document["load"] and short["slos"] == document["slos"]
     assert document["phases"]["fault"] == "3m"  # the original is untouched
     [(_, problems)] = validate_paths([_write_short("game-day.yaml", tmp_path)])

@@ -43,7 +43,7 @@ def test_each_exceeded_limit_is_one_reason_with_its_value_and_limit():
         "the load generator was saturated: CPU steal 15% > 10%",
     ]
     assert busy.limits == {"load_cpu_share": 0.9, "schedule_lag_p99": 0.05, "loop_lag_p99": 0.02,
-                           "cpu_pressure": 0.3, "steal": 0.1}
+                           "cpu_pressure": 0.9, "steal": 0.1}
     assert busy.observations.loop_lag_max == 0.03
 
 
