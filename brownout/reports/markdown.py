@@ -22,6 +22,7 @@ SATURATED_BANNER = "The load generator was saturated: latency figures are not tr
 PHASE_ROWS: list[tuple[str, str, str, str | None, bool]] = [
     # label, metric (for units), attribute or latency metric, stat, adjusted
     ("requests", "", "requests", None, False),
+    ("abandoned by the harness (not counted)", "", "abandoned", None, False),
     ("success rate", "success_rate", "success_rate", None, False),
     ("degraded rate", "degraded_rate", "degraded_rate", None, False),
     ("error rate", "error_rate", "error_rate", None, False),
@@ -99,7 +100,7 @@ def phase_cell(results: RunResults, phase: str, row: tuple[str, str, str, str | 
         return "—"
     if stat is None:
         value = getattr(window, attr)
-        return str(value) if attr == "requests" else format_value(value, metric)
+        return str(value) if attr in ("requests", "abandoned") else format_value(value, metric)
     stats = (window.latency_adjusted if adjusted else window.latency)[attr]
     return format_value(getattr(stats, stat), metric)
 
