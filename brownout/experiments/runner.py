@@ -427,6 +427,15 @@ class _Run:
                      check=r.name, passed=r.passed)
         return ok
 
+    def warn_if_load_started_late(self, start: float) -> None:
+        """A load process that was ready after its first planned arrival sent those arrivals late."""
+        progress = self.load_run.progress() if self.load_run is not None else None
+        late = progress.ready_at - start if progress is not None and progress.ready_at is not None else 0.0
+        if late > FAULT_DRIFT_WARNING:
+            self.log(f"WARNING: the load process was ready {late:.2f}s after its first planned arrival (a slow start on a "
+                     "busy machine): the first arrivals went out late, as their schedule lag shows",
+                     event="load_started_late", level="warning", late=round(late, 3))
+
     def finish_load(self) -> None:
         """Let the load end by itself: in-flight requests get `load.drain` and are recorded with what they
         measured (only the rest are `abandoned`). A load process that outstays its drain is stopped."""
@@ -599,6 +608,7 @@ def _run_phases(run: _Run) -> RunStatus:
 
     warmup = run.phase("warmup", bounds[0], bounds[1])
     run.hold("warmup", warmup.end)
+    run.warn_if_load_started_late(start)
 
     baseline = run.phase("baseline", bounds[1], bounds[2])
     run.hold("baseline", baseline.end)

@@ -59,6 +59,7 @@ class RecordSink(Protocol):
     def add(self, record: RequestRecord) -> None: ...
     def stats(self, sent: int, in_flight: int) -> None: ...
     def health(self, health: LoopHealth) -> None: ...
+    def ready(self, t: float) -> None: ...
 
 
 @dataclass
@@ -76,6 +77,9 @@ class LocalSink:
 
     def health(self, health: LoopHealth) -> None:
         self.collector.worker_health(self.worker, health)
+
+    def ready(self, t: float) -> None:
+        self.collector.worker_ready(self.worker, t)
 
 
 def request_headers(plan: LoadPlan, api_key: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -146,6 +150,7 @@ class Dispatcher:
 
     def run(self) -> None:
         stop = self.ctx.stop
+        self.ctx.sink.ready(self.clock.now())
         if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):
             finished = Event()
             monitor = gevent.spawn(LoopMonitor(self.ctx.sink.health).run, finished.is_set)

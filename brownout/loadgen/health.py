@@ -79,7 +79,7 @@ class LoopMonitor:
 
     def health(self) -> LoopHealth:
         wall = time.perf_counter() - self._wall0
-        cpu = (time.process_time() - self._cpu0) / wall if wall > 0.5 else None
+        cpu = (time.process_time() - self._cpu0) / wall if wall > 0 else None
         if not self.samples:
             return LoopHealth(cpu, None, None)
         rank, seen = 0.99 * self.samples, 0

@@ -151,6 +151,8 @@ def _start_workers(plan: LoadPlan, collector: Collector, stop: Event, clock: Run
         for record in data["records"]:
             collector.add(record)
         collector.worker_stats(data["worker"], data["sent"], data["in_flight"])
+        if data.get("ready_at") is not None:
+            collector.worker_ready(data["worker"], data["ready_at"])
         if data.get("health"):
             collector.worker_health(data["worker"], LoopHealth(**data["health"]))
         if data["done"]:
@@ -193,6 +195,7 @@ class RemoteSink:
         self.sent = 0
         self.in_flight = 0
         self.latest: LoopHealth | None = None
+        self.ready_at: float | None = None
 
     def add(self, record: RequestRecord) -> None:
         self.buffer.append(asdict(record))
@@ -203,10 +206,13 @@ class RemoteSink:
     def health(self, health: LoopHealth) -> None:
         self.latest = health
 
+    def ready(self, t: float) -> None:
+        self.ready_at = t
+
     def flush(self, done: bool = False) -> None:
         batch, self.buffer = self.buffer, []
         data = {"worker": self.worker, "records": batch, "sent": self.sent, "in_flight": self.in_flight, "done": done,
-                "health": asdict(self.latest) if self.latest else None}
+                "health": asdict(self.latest) if self.latest else None, "ready_at": self.ready_at}
         self.runner.send_message(_RECORDS_MSG, data)
 
     def pump(self, finished: Event) -> None:

@@ -43,6 +43,7 @@ class LoadProgress:
     cpu_share: float | None = None     # busiest load process: CPU seconds per wall second since its load started
     loop_lag_p99: float | None = None  # worst worker's event-loop wake-up lag p99, seconds (harness self-check)
     loop_lag_max: float | None = None
+    ready_at: float | None = None      # when the last worker was ready to send; after start_at, its first arrivals went late
 
     @property
     def records(self) -> int:
@@ -89,6 +90,7 @@ class Collector:
         self._in_flight: dict[str, int] = {}
         self._sent_samples: deque[tuple[float, int]] = deque()
         self._health: dict[str, LoopHealth] = {}
+        self._ready: dict[str, float] = {}
 
     def add(self, record: RequestRecord | dict[str, Any]) -> None:
         rec = record if isinstance(record, RequestRecord) else RequestRecord(**record)
@@ -104,6 +106,10 @@ class Collector:
         """Latest cumulative counters of one worker."""
         self._sent[worker] = sent
         self._in_flight[worker] = in_flight
+
+    def worker_ready(self, worker: str, t: float) -> None:
+        """When one worker was ready to send (the snapshot shows the last worker's)."""
+        self._ready[worker] = t
 
     def worker_health(self, worker: str, health: LoopHealth) -> None:
         """Latest self-measured health of one worker process (the snapshot shows the worst)."""
@@ -135,6 +141,7 @@ class Collector:
             master=self.master,
             connected=self.connected,
             abandoned=self.counts["abandoned"],
+            ready_at=max(self._ready.values()) if len(self._ready) == self.workers else None,
             **worst_health(self._health.values()),
         )
 
