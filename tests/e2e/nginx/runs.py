@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,12 +60,12 @@ class Run:
 
 
 class Runner:
-    """Runs experiments against the stack, each once per module: two tests that judge the same run share it."""
+    """Runs experiments against the stack, one after the other, each in its own directory."""
 
     def __init__(self, stack: Stack, workdir: Path) -> None:
         self.stack = stack
         self.workdir = workdir
-        self.done: dict[str, Run] = {}
+        self.count = 0
 
     def env(self, marker: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -76,15 +75,14 @@ class Runner:
         env.pop("GITHUB_STEP_SUMMARY", None)
         return env
 
-    def run(self, key: str, document: Callable[[], dict[str, Any]], gateway: Nginx) -> Run:
-        """Run `document()` through `gateway`, or return the run this module already made under `key`."""
-        if key in self.done:
-            return self.done[key]
+    def run(self, key: str, document: dict[str, Any], gateway: Nginx) -> Run:
+        """Run `document` (an experiment whose target is `gateway`) and collect what the stack saw."""
         self.stack.toxiproxy.reset()
-        workdir = self.workdir / f"{key}-{len(self.done)}"
+        self.count += 1
+        workdir = self.workdir / f"{self.count}-{key}"
         workdir.mkdir(parents=True)
         path = workdir / f"{key}.yaml"
-        path.write_text(yaml.safe_dump(document(), sort_keys=False))
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
         before, log_before = self.stack.stats(), len(gateway.access_log())
         marker = str(workdir)
         try:
@@ -100,7 +98,7 @@ class Runner:
         results_path = workdir / "out" / "results.json"
         assert results_path.exists(), f"no results.json (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         results = json.loads(results_path.read_text())
-        run = Run(
+        return Run(
             proc=proc,
             results=results,
             records=load_records(results["records_paths"]),
@@ -108,5 +106,3 @@ class Runner:
             proxies_after=self.stack.toxiproxy.proxies(),
             access=gateway.access_log()[log_before:],
         )
-        self.done[key] = run
-        return run

@@ -9,11 +9,11 @@ from tests.e2e.nginx.stack import Stack
 __all__ = ["a_down", "both_down"]
 
 
-def a_down(runs: Runner, stack: Stack, gateway: str, served_by: dict | None = specs.HEADER_SERVED_BY) -> Run:
+def a_down(runs: Runner, stack: Stack, gateway: str, served_by: dict | None) -> Run:
     """Proxy upstream-a refuses connections 1-5 s into the 6 s fault phase (region us-east down)."""
     nginx = getattr(stack, gateway)
     key = f"a-down-{gateway}" + ("" if served_by else "-no-served-by")
-    return runs.run(key, lambda: specs.experiment(
+    return runs.run(key, specs.experiment(
         key, nginx.url, faults=[specs.proxy_down("upstream-a", "us-east")], slos=[specs.AVAILABILITY],
         served_by=served_by,
     ), nginx)
@@ -21,7 +21,7 @@ def a_down(runs: Runner, stack: Stack, gateway: str, served_by: dict | None = sp
 
 def both_down(runs: Runner, stack: Stack) -> Run:
     """Both primaries refuse for 4 s of the fault phase: only nginx's backup server C (model small) answers."""
-    return runs.run("both-down", lambda: specs.experiment(
+    return runs.run("both-down", specs.experiment(
         "both-primaries-down", stack.resilient.url,
         faults=[specs.proxy_down("upstream-a", "us-east"), specs.proxy_down("upstream-b", "eu-west")],
         slos=[

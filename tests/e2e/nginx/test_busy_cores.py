@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from brownout.processes import pdeathsig
+from tests.e2e.nginx import specs
 from tests.e2e.nginx.checks import assert_rolled_back, assert_successes_were_served
 from tests.e2e.nginx.runs import Runner
 from tests.e2e.nginx.scenarios import a_down
@@ -62,8 +63,8 @@ def test_verdicts_hold_with_both_cores_busy(runs: Runner, stack: Stack, busy_cor
     shells = spinning(busy_cores)
     assert len(shells) == BUSY_LOOPS
     spent = {pid: cpu_seconds(pid) for pid in shells}
-    resilient = a_down(runs, stack, "resilient")
-    fragile = a_down(runs, stack, "fragile")
+    resilient = a_down(runs, stack, "resilient", served_by=specs.HEADER_SERVED_BY)
+    fragile = a_down(runs, stack, "fragile", served_by=specs.HEADER_SERVED_BY)
     # The loops really held the cores: each spun for a good share of the runs' time.
     for pid, before in spent.items():
         assert cpu_seconds(pid) - before > 5, "a busy loop hardly ran"

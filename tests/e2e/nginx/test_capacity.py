@@ -28,7 +28,7 @@ PHASES = {"warmup": "1s", "baseline": "3s", "fault": "4s", "recovery": "2s"}
 
 def closed_loop(runs: Runner, stack: Stack, users: int, scoring: dict | None = None) -> Run:
     key = f"users-{users}"
-    return runs.run(key, lambda: specs.experiment(
+    return runs.run(key, specs.experiment(
         key, stack.resilient.url, faults=[], slos=[TTFT_SLO], arrival={"kind": "concurrency", "users": users},
         phases=PHASES, served_by=specs.HEADER_SERVED_BY, scoring=scoring,
     ), stack.resilient)
