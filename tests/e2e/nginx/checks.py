@@ -14,12 +14,21 @@ __all__ = ["assert_rolled_back", "assert_successes_were_served", "retried_away_f
 SUCCESS = ("ok", "degraded")
 
 
-def assert_rolled_back(run: Run, *faults: str) -> None:
-    """Each fault went in and came out, and every proxy is enabled again once the run is over."""
+def assert_rolled_back(run: Run, *faults: str, start: float = 1.0, duration: float = 4.0, slack: float = 1.0) -> None:
+    """Each fault went in and came out on its schedule (`start` s into the fault phase, for `duration` s,
+    give or take `slack`), so that it really covered most of the window the SLOs judge; and every
+    proxy is enabled again once the run is over."""
+    phase = next(p for p in run.results["timeline"]["phases"] if p["name"] == "fault")
+    planned_in, planned_out = phase["start"] + start, phase["start"] + start + duration
     for name in faults:
         window = run.fault(name)
         assert window["injected_at"] is not None and window["rolled_back_at"] is not None, window
         assert window["error"] is None, window
+        late = window["injected_at"] - planned_in
+        held = window["rolled_back_at"] - window["injected_at"]
+        assert -0.01 <= late <= slack, f"'{name}' went in {late:.2f} s after its planned time (held {held:.2f} s)"
+        assert held >= duration - slack and window["rolled_back_at"] <= planned_out + slack, \
+            f"'{name}' held {held:.2f} s of its planned {duration:g} s (in {late:.2f} s late)"
     assert all(proxy["enabled"] and not proxy["toxics"] for proxy in run.proxies_after.values()), run.proxies_after
 
 

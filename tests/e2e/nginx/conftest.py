@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.nginx.runs import Runner
-from tests.e2e.nginx.stack import Stack, start_nginx, start_toxiproxy, start_upstream
+from tests.e2e.nginx.stack import Stack, start_nginx, start_toxiproxy, start_upstreams
 from tests.support.debian import find_or_install
 
 TTFT_MS = 50.0
@@ -37,12 +37,13 @@ def stack(nginx_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     started: list[Any] = []
     try:
         timing = {"ttft_ms": TTFT_MS, "itl_ms": ITL_MS}
-        a = start_upstream(workdir, "a", model="big", region="us-east", capacity=CAPACITY, **timing)
-        started.append(a)
-        b = start_upstream(workdir, "b", model="big", region="eu-west", capacity=CAPACITY, **timing)
-        started.append(b)
-        c = start_upstream(workdir, "c", model="small", region="backup", capacity=4, **timing)
-        started.append(c)
+        upstreams = start_upstreams(workdir, {
+            "a": {"model": "big", "region": "us-east", "capacity": CAPACITY, **timing},
+            "b": {"model": "big", "region": "eu-west", "capacity": CAPACITY, **timing},
+            "c": {"model": "small", "region": "backup", "capacity": 4, **timing},
+        })
+        started += upstreams.values()
+        a, b, c = upstreams["a"], upstreams["b"], upstreams["c"]
         toxiproxy = start_toxiproxy(workdir / "toxiproxy")
         started.append(toxiproxy)
         pa, pb = toxiproxy.create("upstream-a", a), toxiproxy.create("upstream-b", b)

@@ -25,7 +25,10 @@ import httpx
 from brownout.faults.network.embedded.launch import EmbeddedProxy, start_embedded_proxy
 from brownout.processes import free_port, pdeathsig, pid_alive, wait_port
 
-__all__ = ["Nginx", "Stack", "Toxiproxy", "Upstream", "access_log", "children", "nginx_config", "start_nginx", "start_toxiproxy", "start_upstream"]
+__all__ = [
+    "Nginx", "Stack", "Toxiproxy", "Upstream", "access_log", "children", "nginx_config", "start_nginx",
+    "start_toxiproxy", "start_upstreams",
+]
 
 UPSTREAM_SCRIPT = Path(__file__).with_name("upstream.py")
 
@@ -74,23 +77,35 @@ class Upstream:
         _stop(self.process)
 
 
-def start_upstream(workdir: Path, name: str, *, model: str, region: str, capacity: int, ttft_ms: float,
-                   itl_ms: float, timeout: float = 20.0) -> Upstream:
+def start_upstreams(workdir: Path, settings: dict[str, dict[str, Any]], timeout: float = 30.0) -> dict[str, Upstream]:
+    """Start one upstream.py per name (keyword arguments: model, region, capacity, ttft_ms, itl_ms), all at
+    once, and wait until each listens. If one fails, all are stopped."""
     workdir.mkdir(parents=True, exist_ok=True)
-    ready = workdir / f"upstream-{name}.ready"
-    ready.unlink(missing_ok=True)
-    command = [sys.executable, str(UPSTREAM_SCRIPT), "--port", "0", "--ready-file", str(ready), "--model", model,
-               "--region", region, "--capacity", str(capacity), "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms)]
-    with open(workdir / f"upstream-{name}.log", "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   preexec_fn=pdeathsig)  # noqa: PLW1509 - one prctl, no locks
-    deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
+    starting: dict[str, tuple[subprocess.Popen, Path]] = {}
+    try:
+        for name, s in settings.items():
+            ready = workdir / f"upstream-{name}.ready"
+            ready.unlink(missing_ok=True)
+            command = [sys.executable, str(UPSTREAM_SCRIPT), "--port", "0", "--ready-file", str(ready),
+                       "--model", s["model"], "--region", s["region"], "--capacity", str(s["capacity"]),
+                       "--ttft-ms", str(s["ttft_ms"]), "--itl-ms", str(s["itl_ms"])]
+            with open(workdir / f"upstream-{name}.log", "ab") as log:
+                starting[name] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                   preexec_fn=pdeathsig), ready)  # noqa: PLW1509 - one prctl, no locks
+        deadline = time.monotonic() + timeout
+        for name, (process, ready) in starting.items():
+            while not ready.exists():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"upstream {name} did not start; see {workdir / f'upstream-{name}.log'}")
+                time.sleep(0.02)
+    except BaseException:
+        for process, _ in starting.values():
             _stop(process)
-            raise RuntimeError(f"upstream {name} did not start; see {workdir / f'upstream-{name}.log'}")
-        time.sleep(0.02)
-    return Upstream(name, model, region, json.loads(ready.read_text())["port"], process)
+        raise
+    return {
+        name: Upstream(name, settings[name]["model"], settings[name]["region"], json.loads(ready.read_text())["port"], process)
+        for name, (process, ready) in starting.items()
+    }
 
 
 @dataclass
