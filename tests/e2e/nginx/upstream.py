@@ -7,7 +7,8 @@ Run: `python tests/e2e/nginx/upstream.py --port 0 --ready-file F --model M --reg
   chunk per token, a final usage chunk when `stream_options.include_usage`, `data: [DONE]`)
   or one JSON body; every chunk carries `model` and `system_fingerprint` = `fp-<region>`;
   every response has the header `x-upstream-region: <region>`. It streams `max_tokens`
-  tokens (8 when absent, at most 256).
+  tokens (8 when absent, at most 256). With the header `x-hold-after-first: 1` it stops after
+  the first token until `POST /release/<x-request-id>` (at most 30 s).
 - Capacity: at most `--capacity` requests generate at once; the others wait their turn
   (FIFO), so time to first token grows with concurrency beyond capacity, as on a real
   serving engine with a full batch.
@@ -34,6 +35,7 @@ from aiohttp import web
 _STATE = web.AppKey("state", dict)
 _SETTINGS = web.AppKey("settings", argparse.Namespace)
 _SLOTS = web.AppKey("slots", asyncio.Semaphore)
+_HELD = web.AppKey("held", dict)
 
 
 def _event(obj: dict) -> bytes:
@@ -99,6 +101,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
                 if i == 0:
                     state["queue_wait"].append(queue_wait)
                     state["ttft"].append(time.monotonic() - t_recv)
+                    if request.headers.get("x-hold-after-first"):
+                        await _hold(request)
                     due = time.monotonic()
             if (body.get("stream_options") or {}).get("include_usage"):
                 usage = {"prompt_tokens": 8, "completion_tokens": tokens, "total_tokens": 8 + tokens}
@@ -116,6 +120,28 @@ async def chat(request: web.Request) -> web.StreamResponse:
         slots.release()
 
 
+async def _hold(request: web.Request) -> None:
+    """Wait (up to 30 s) for POST /release/<x-request-id>, with the first token written: whatever the
+    client receives before the release went through nginx unbuffered."""
+    held = request.app[_HELD]
+    key = request.headers.get("x-request-id", "")
+    held[key] = asyncio.Event()
+    try:
+        await asyncio.wait_for(held[key].wait(), 30)
+    except TimeoutError:
+        pass
+    finally:
+        del held[key]
+
+
+async def release(request: web.Request) -> web.Response:
+    event = request.app[_HELD].get(request.match_info["request_id"])
+    if event is None:
+        return web.json_response({"released": False}, status=404)
+    event.set()
+    return web.json_response({"released": True})
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "region": request.app[_SETTINGS].region},
                              headers={"x-upstream-region": request.app[_SETTINGS].region})
@@ -123,17 +149,20 @@ async def health(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     settings, state = request.app[_SETTINGS], request.app[_STATE]
-    return web.json_response({"model": settings.model, "region": settings.region, "capacity": settings.capacity, **state})
+    return web.json_response({"model": settings.model, "region": settings.region, "capacity": settings.capacity,
+                              "held": sorted(request.app[_HELD]), **state})
 
 
 def make_app(settings: argparse.Namespace) -> web.Application:
     app = web.Application()
     app[_SETTINGS] = settings
+    app[_HELD] = {}
     app[_STATE] = {"received": 0, "completed": 0, "aborted": 0, "waiting": 0, "generating": 0,
                    "max_waiting": 0, "max_generating": 0, "queue_wait": [], "ttft": [], "completed_ids": []}
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/health", health)
     app.router.add_get("/stats", stats)
+    app.router.add_post("/release/{request_id}", release)
     return app
 
 
