@@ -55,7 +55,5 @@ def experiment(name: str, base_url: str, *, faults: list[dict[str, Any]], slos: 
     }
     if served_by is not None:
         doc["outcome"] = {"served_by": served_by}
-    # The watch is named rather than left to the default so that these runs score recovery with
-    # what every brownout version of the spec knows (success rate, TTFT p95).
-    doc["scoring"] = {"bucket": "1s", "recovery_watch": ["success_rate", "ttft_p95"], **(scoring or {})}
+    doc["scoring"] = {"bucket": "1s", **(scoring or {})}
     return doc
