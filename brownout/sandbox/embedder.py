@@ -20,7 +20,7 @@ from brownout.sandbox.embedding import embed_text
 from brownout.sandbox.prom import Registry
 from brownout.sandbox.server import parse_component_args, serve
 from brownout.sandbox.text import count_tokens
-from brownout.sandbox.wire import error_body
+from brownout.sandbox.wire import error_body, identity
 
 __all__ = ["build_app", "main"]
 
@@ -88,7 +88,7 @@ async def admin_latency(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "in_flight": request.app[STATE].in_flight})
+    return web.json_response({"status": "ok", "in_flight": request.app[STATE].in_flight}, headers=identity())
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -31,7 +31,7 @@ from brownout.sandbox.ratelimit import TokenBucket
 from brownout.sandbox.routing import Upstream, fragile_pick, resilient_plan
 from brownout.sandbox.server import parse_component_args, serve
 from brownout.sandbox.text import count_tokens
-from brownout.sandbox.wire import Kind, error_body, models_body, prompt_text
+from brownout.sandbox.wire import Kind, error_body, identity, models_body, prompt_text
 
 __all__ = ["DEGRADED_HEADER", "build_app", "main"]
 
@@ -334,7 +334,8 @@ async def health(request: web.Request) -> web.Response:
     ]
     status = "ok" if state.ready else "starting"
     return web.json_response(
-        {"status": status, "profile": state.config.profile, "upstreams": upstreams}, status=200 if state.ready else 503
+        {"status": status, "profile": state.config.profile, "upstreams": upstreams}, status=200 if state.ready else 503,
+        headers=identity(),
     )
 
 

@@ -29,6 +29,7 @@ from brownout.sandbox.wire import (
     completion_body,
     content_chunk,
     error_body,
+    identity,
     final_chunk,
     models_body,
     prompt_text,
@@ -182,8 +183,8 @@ async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     load = {"running": len(state.scheduler.running), "waiting": len(state.scheduler.waiting)}
     if not state.ready:
-        return web.json_response({"status": "loading", **load}, status=503)
-    return web.json_response({"status": "ok", "model": state.profile.name, **load})
+        return web.json_response({"status": "loading", **load}, status=503, headers=identity())
+    return web.json_response({"status": "ok", "model": state.profile.name, **load}, headers=identity())
 
 
 async def metrics(request: web.Request) -> web.Response:

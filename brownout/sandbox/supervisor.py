@@ -27,6 +27,7 @@ from aiohttp import web
 from brownout.processes import free_port
 from brownout.sandbox.config import SandboxConfig
 from brownout.sandbox.server import HOST, serve
+from brownout.sandbox.wire import IDENTITY_HEADER
 
 __all__ = ["STATE_FILE", "Component", "build_app", "main", "plan_components"]
 
@@ -158,7 +159,8 @@ class Supervisor:
             for c in [c for c in self.components.values() if c.status == "starting" and c.alive]:
                 try:
                     async with self.session.get(c.url + "/health", timeout=aiohttp.ClientTimeout(total=0.5)) as response:
-                        if response.status == 200 and c.status == "starting":
+                        ours = c.process is not None and response.headers.get(IDENTITY_HEADER) == str(c.process.pid)
+                        if response.status == 200 and ours and c.status == "starting":
                             c.status = "ready"
                             log.info("%s is ready", c.name)
                 except (TimeoutError, aiohttp.ClientError):

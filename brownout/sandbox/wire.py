@@ -6,15 +6,18 @@ Kept apart from the servers so the replica and the gateway build identical bodie
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any, Literal
 
 __all__ = [
+    "IDENTITY_HEADER",
     "SSE_DONE",
     "Kind",
     "completion_body",
     "content_chunk",
     "error_body",
+    "identity",
     "final_chunk",
     "models_body",
     "prompt_text",
@@ -22,6 +25,16 @@ __all__ = [
     "usage",
     "usage_chunk",
 ]
+
+IDENTITY_HEADER = "x-sandbox-pid"
+"""Every component's /health names its pid here: the supervisor marks a component ready only when the
+answer comes from that process, never from a stranger that took its port first."""
+
+
+def identity() -> dict[str, str]:
+    """The identity header of this process, for /health answers."""
+    return {IDENTITY_HEADER: str(os.getpid())}
+
 
 Kind = Literal["chat", "text"]
 SSE_DONE = b"data: [DONE]\n\n"

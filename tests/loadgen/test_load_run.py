@@ -205,7 +205,7 @@ def test_load_process_shares_the_callers_clock_anchor(fake_server, make_plan):
     on_time = _after_ready(run, df)
     assert len(on_time) >= 1
     assert (on_time.t_send - on_time.t_sched).between(0, 0.05).all(), (df.t_send - df.t_sched).tolist()
-    assert abs(df.t_end.max() - shifted.now()) < 1.0
+    assert abs(df.t_end.max() - shifted.now()) < 10.0  # the shift is 1000 s: seconds of process exit on a busy machine are noise
 
 
 def test_normal_end_drains_in_flight_requests_and_abandons_only_the_rest(fake_server, make_plan):
