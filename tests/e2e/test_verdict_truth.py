@@ -53,14 +53,18 @@ def _results(out: Path) -> dict:
 def test_streams_in_flight_at_the_end_are_drained_or_abandoned_never_failed(brownout_env, tmp_path):
     """2.5 s streams at 3/s: at the end of recovery about 7 are in flight. With a 6 s drain every one
     finishes and is recorded ok; with a 0.5 s drain the rest are `abandoned`, which no rate counts."""
-    for drain, out in (("6s", tmp_path / "drained"), ("500ms", tmp_path / "cut")):
+    procs = {}
+    for drain, out in (("6s", tmp_path / "drained"), ("500ms", tmp_path / "cut")):  # side by side: own homes
         spec = _write(tmp_path, f"long-{out.name}.yaml", _LONG_STREAMS.replace("DRAIN", drain))
-        proc = run_brownout(["run", str(spec), "--out", str(out), "--quiet"], brownout_env, timeout=180)
+        env = {**brownout_env, "BROWNOUT_HOME": f"{brownout_env['BROWNOUT_HOME']}-{out.name}"}
+        procs[out] = popen_brownout(["run", str(spec), "--out", str(out), "--quiet"], env)
+    outputs = {out: proc.communicate(timeout=180)[0] for out, proc in procs.items()}
+    for out, proc in procs.items():
         results = _results(out)
         run = results["phases"]["run"]
-        assert run["errors"] == 0 and run["success_rate"] == 1.0, (proc.stdout, proc.stderr)
+        assert run["errors"] == 0 and run["success_rate"] == 1.0, outputs[out]
         assert results["slos"][0]["status"] == "pass"
-        assert results["verdict"] == "passed" and proc.returncode == 0, proc.stdout + proc.stderr
+        assert results["verdict"] == "passed" and proc.returncode == 0, outputs[out]
         if out.name == "drained":
             assert run["abandoned"] == 0
         else:
