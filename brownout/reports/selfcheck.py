@@ -19,6 +19,9 @@ from brownout.reports.models import HarnessCheck, HarnessObservations, Objective
 __all__ = ["FIGURES", "HARNESS_SENSITIVE", "SATURATED", "judge_harness", "schedule_lag_p99", "untrusted"]
 
 SATURATED = "the load generator was saturated"
+_MACHINE = "the machine was saturated"
+_MACHINE_FIGURES = frozenset({"cpu_pressure", "steal"})
+"""Figures of the whole machine (PSI, steal): their reason names the machine, not the load generator."""
 
 FIGURES = {
     "load_cpu_share": "load-process CPU share",
@@ -56,7 +59,7 @@ def judge_harness(
     for name, value in values.items():
         if limits.enabled and value is not None and value > bounds[name]:
             shown, limit = format_pair(value, bounds[name], name)
-            reasons.append(f"{SATURATED}: {FIGURES[name]} {shown} > {limit}")
+            reasons.append(f"{_MACHINE if name in _MACHINE_FIGURES else SATURATED}: {FIGURES[name]} {shown} > {limit}")
     return HarnessCheck(saturated=bool(reasons), enabled=limits.enabled, reasons=reasons, schedule_lag_p99=lag,
                         observations=observed, limits=bounds)
 

@@ -40,7 +40,7 @@ def test_each_exceeded_limit_is_one_reason_with_its_value_and_limit():
     assert busy.reasons == [
         "the load generator was saturated: schedule lag p99 80 ms > 50 ms",
         "the load generator was saturated: event-loop lag p99 34 ms > 20 ms",
-        "the load generator was saturated: CPU steal 15% > 10%",
+        "the machine was saturated: CPU steal 15% > 10%",
     ]
     assert busy.limits == {"load_cpu_share": 0.9, "schedule_lag_p99": 0.05, "loop_lag_p99": 0.02,
                            "cpu_pressure": 0.9, "steal": 0.1}
