@@ -1,37 +1,26 @@
-"""Every fault kind's driver, by its spec `kind`. An explicit tuple, no import-time discovery."""
+"""Every fault kind's driver, by its spec `kind`: an explicit table, imported on first use
+(a run without Kubernetes faults never loads the Kubernetes client)."""
 
 from __future__ import annotations
 
 from brownout.faults.base import FaultDriver
-from brownout.faults.gpu import GpuMemoryHogDriver
-from brownout.faults.kubernetes import NodeCordonDriver, PodKillDriver, ScaleDownDriver
-from brownout.faults.kv_flood import KvCacheFloodDriver
-from brownout.faults.network import NetworkProxyDownDriver, NetworkToxicDriver
-from brownout.faults.sandbox import (
-    SandboxGpuOomDriver,
-    SandboxRegionDownDriver,
-    SandboxReplicaKillDriver,
-    SandboxSlowEmbeddingsDriver,
-)
-from brownout.faults.sandbox_links import SandboxEmbedderLinkDriver
-from brownout.faults.stream import StreamFaultDriver
+from brownout.lazy import LazyTable
 
 __all__ = ["DRIVERS"]
 
-_DRIVER_CLASSES: tuple[type[FaultDriver], ...] = (
-    SandboxReplicaKillDriver,
-    SandboxGpuOomDriver,
-    SandboxRegionDownDriver,
-    SandboxSlowEmbeddingsDriver,
-    StreamFaultDriver,
-    NetworkToxicDriver,
-    NetworkProxyDownDriver,
-    PodKillDriver,
-    ScaleDownDriver,
-    NodeCordonDriver,
-    GpuMemoryHogDriver,
-    KvCacheFloodDriver,
-    SandboxEmbedderLinkDriver,  # run set-up, not in the spec: registered so `brownout recover` can undo it
-)
-
-DRIVERS: dict[str, type[FaultDriver]] = {cls.kind: cls for cls in _DRIVER_CLASSES}
+DRIVERS: LazyTable[type[FaultDriver]] = LazyTable({
+    "sandbox.replica-kill": "brownout.faults.sandbox:SandboxReplicaKillDriver",
+    "sandbox.gpu-oom": "brownout.faults.sandbox:SandboxGpuOomDriver",
+    "sandbox.region-down": "brownout.faults.sandbox:SandboxRegionDownDriver",
+    "sandbox.slow-embeddings": "brownout.faults.sandbox:SandboxSlowEmbeddingsDriver",
+    "stream.fault": "brownout.faults.stream:StreamFaultDriver",
+    "network.toxic": "brownout.faults.network:NetworkToxicDriver",
+    "network.proxy-down": "brownout.faults.network:NetworkProxyDownDriver",
+    "kubernetes.pod-kill": "brownout.faults.kubernetes:PodKillDriver",
+    "kubernetes.scale-down": "brownout.faults.kubernetes:ScaleDownDriver",
+    "kubernetes.node-cordon": "brownout.faults.kubernetes:NodeCordonDriver",
+    "gpu.memory-hog": "brownout.faults.gpu:GpuMemoryHogDriver",
+    "load.kv-cache-flood": "brownout.faults.kv_flood:KvCacheFloodDriver",
+    # run set-up, not in the spec: registered so `brownout recover` can undo it
+    "sandbox.embedder-link": "brownout.faults.sandbox_links:SandboxEmbedderLinkDriver",
+})

@@ -1,21 +1,22 @@
-"""Probe kind -> check class, built from one explicit tuple (no import-time discovery)."""
+"""Probe kind -> check class: an explicit table, imported on first use (the Kubernetes
+probe's client costs seconds to import and most runs have none)."""
 
 from __future__ import annotations
 
 from brownout.experiments.spec.probes import Probe
+from brownout.lazy import LazyTable
 from brownout.probes.base import ProbeCheck
-from brownout.probes.chat import ChatCheck
-from brownout.probes.embeddings import EmbeddingsCheck
-from brownout.probes.http_check import HttpCheck
-from brownout.probes.kube import KubernetesCheck
-from brownout.probes.prometheus import PrometheusCheck
-from brownout.probes.rag import RagCheck
 
 __all__ = ["CHECKS", "build_check"]
 
-CHECKS: dict[str, type[ProbeCheck]] = {
-    cls.kind: cls for cls in (ChatCheck, EmbeddingsCheck, RagCheck, HttpCheck, PrometheusCheck, KubernetesCheck)
-}
+CHECKS: LazyTable[type[ProbeCheck]] = LazyTable({
+    "chat": "brownout.probes.chat:ChatCheck",
+    "embeddings": "brownout.probes.embeddings:EmbeddingsCheck",
+    "rag": "brownout.probes.rag:RagCheck",
+    "http": "brownout.probes.http_check:HttpCheck",
+    "prometheus": "brownout.probes.prometheus:PrometheusCheck",
+    "kubernetes": "brownout.probes.kube:KubernetesCheck",
+})
 
 
 def build_check(spec: Probe) -> ProbeCheck:
