@@ -91,10 +91,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from brownout.reports.gate import judge, read_results
+    from brownout.reports.gate import judge, read_results, same_experiment
 
+    if args.max_score_drop is not None and (args.baseline is None or args.max_score_drop < 0):
+        _err("error: --max-score-drop needs --baseline and a number of points >= 0, "
+             f"got {args.max_score_drop:g}" + ("" if args.baseline else " without --baseline"))
+        return EXIT_CODES["invalid"]
     current = read_results(Path(args.results))
     baseline = read_results(Path(args.baseline)) if args.baseline else None
+    if baseline is not None and not args.allow_other_experiment:
+        problem = same_experiment(current, baseline)
+        if problem:
+            _err(f"error: {problem} (--allow-other-experiment compares them anyway)")
+            return EXIT_CODES["invalid"]
     verdict = judge(current, baseline, args.max_score_drop)
     print(verdict.headline)
     for reason in verdict.reasons:
@@ -137,22 +146,28 @@ def cmd_recover(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from brownout.sandbox import SandboxConfig, find_running, start_sandbox, stop_from_state_file
 
-    workdir = Path(args.workdir)
+    from brownout.experiments.journal import brownout_home
+
+    # One place per user, whatever the current directory: `up` in one terminal, `status`/`down` in another.
+    workdir = Path(args.workdir) if args.workdir else brownout_home() / "sandbox"
     if args.action == "up":
         running = find_running(workdir)
         if running is not None:
             print(f"sandbox already running: gateway {running.gateway_url}, control {running.control_url}")
             return 0
-        handle = start_sandbox(SandboxConfig(profile=args.profile), workdir, detach=True)
+        # By hand there is no run waiting on it: a slow machine gets a minute, not a run's 30 s.
+        handle = start_sandbox(SandboxConfig(profile=args.profile), workdir, detach=True, timeout=60.0)
         print(f"sandbox up: gateway {handle.gateway_url}, control {handle.control_url} (pid {handle.supervisor_pid})")
         return 0
     if args.action == "down":
-        stopped = stop_from_state_file(workdir)
-        print("sandbox stopped" if stopped else "no sandbox running")
+        if not stop_from_state_file(workdir):
+            print(f"no sandbox running (state folder {workdir})")
+            return 1
+        print("sandbox stopped")
         return 0
     running = find_running(workdir)
     if running is None:
-        print("no sandbox running")
+        print(f"no sandbox running (state folder {workdir})")
         return 1
     print(json.dumps(running.state(), indent=2))
     return 0
@@ -193,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gate", help="judge saved results for CI, optionally against an earlier run")
     p.add_argument("results", help="results.json of the run to judge")
     p.add_argument("--baseline", help="results.json of an earlier run to compare with")
-    p.add_argument("--max-score-drop", type=float, help="fail when the score fell more than this many points")
+    p.add_argument("--max-score-drop", type=float,
+                   help="fail when the score fell more than this many points below the baseline's (needs --baseline)")
+    p.add_argument("--allow-other-experiment", action="store_true",
+                   help="compare with a baseline of another experiment (refused by default: the SLOs differ)")
     p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser("report", help="re-render outputs from saved results, or index many runs (--index)")
@@ -208,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sandbox", help="start, stop or inspect the embedded sandbox by hand")
     p.add_argument("action", choices=["up", "down", "status"])
-    p.add_argument("--workdir", default=".brownout/sandbox")
+    p.add_argument("--workdir", help="state and log folder (default $BROWNOUT_HOME/sandbox, ~/.brownout/sandbox)")
     p.add_argument("--profile", choices=["resilient", "fragile"], default="resilient")
     p.set_defaults(func=cmd_sandbox)
 

@@ -8,6 +8,8 @@
     5   error: harness or environment error (target unreachable, a rollback failed, ...)
     6   inconclusive: the only unmet objectives were judged untrustworthy because the harness
         itself was saturated (its latency figures could not be trusted); a CI job may retry
+    7   unscored (`brownout gate` only): the results have no score to gate, because the run was
+        interrupted or aborted by a stop condition before it finished
     128 + N  interrupted by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP) after rolling back
 """
 
@@ -26,6 +28,7 @@ EXIT_CODES: dict[str, int] = {
     "not_steady": 4,
     "error": 5,
     "inconclusive": 6,
+    "unscored": 7,
     "interrupted": 128 + signal.SIGINT,
 }
 

@@ -5,7 +5,9 @@ lost more than `max_score_drop` resilience points nor failed an SLO the baseline
 met. So a release that degrades more gracefully than yesterday's passes, and one
 that regressed fails, even when both still meet their absolute SLOs. A run the
 saturated harness left `inconclusive` keeps its own exit code (6, CI may retry):
-an objective it could not judge is no regression, and it has no score to compare.
+an objective it could not judge is no regression, and it has no score to compare. Results
+of a run that never finished (interrupted, or aborted by a stop condition) have no score
+either: the gate says so with its own exit code, 7, rather than borrowing a run's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from brownout.errors import SpecError
 from brownout.reports.fmt import format_score
 from brownout.reports.results import EXIT_CODES, SCORED_VERDICTS, RunResults
 
-__all__ = ["GateVerdict", "judge", "read_results"]
+__all__ = ["GateVerdict", "judge", "read_results", "same_experiment"]
+
+UNFINISHED = frozenset({"interrupted", "aborted"})
+"""Verdicts of runs that stopped before they could be scored: the gate's exit 7."""
 
 
 @dataclass
@@ -47,6 +52,15 @@ def read_results(path: Path) -> RunResults:
         ) from exc
 
 
+def same_experiment(current: RunResults, baseline: RunResults) -> str | None:
+    """Why `baseline` cannot be compared with `current` (None when it can): another experiment
+    has other SLOs and another score scale, so a "regression" against it means nothing."""
+    if current.experiment == baseline.experiment:
+        return None
+    return (f"the baseline is a run of experiment '{baseline.experiment}', "
+            f"the results are of '{current.experiment}'")
+
+
 def judge(current: RunResults, baseline: RunResults | None = None, max_score_drop: float | None = None) -> GateVerdict:
     """Pass/fail and the reasons, from the saved SLO results (nothing is re-measured)."""
     reasons = [
@@ -58,8 +72,8 @@ def judge(current: RunResults, baseline: RunResults | None = None, max_score_dro
                           "judged (a retry on a quieter machine may decide)")
     elif current.verdict not in SCORED_VERDICTS:
         reasons.insert(0, f"the run did not complete: {current.verdict}")
-    # An interrupted run is judged as a harness error (5): 130/143 would tell CI the *gate* was interrupted.
-    exit_code = EXIT_CODES["error"] if current.verdict == "interrupted" else EXIT_CODES[current.verdict]
+    # Not the run's own code: 130/143 would tell CI the *gate* was interrupted.
+    exit_code = EXIT_CODES["unscored"] if current.verdict in UNFINISHED else EXIT_CODES[current.verdict]
     if baseline is not None:
         was_met = {r.name for r in baseline.slos if r.passed}
         reasons += [f"regression: SLO '{r.name}' passed in the baseline run and fails now"
@@ -72,7 +86,8 @@ def judge(current: RunResults, baseline: RunResults | None = None, max_score_dro
                                f"({then:.1f} -> {now:.1f}), more than the {max_score_drop:g} allowed")
         if reasons and exit_code == 0:
             exit_code = EXIT_CODES["failed"]
-    outcome = "passed" if not reasons else "inconclusive" if exit_code == EXIT_CODES["inconclusive"] else "failed"
+    named = {EXIT_CODES["inconclusive"]: "inconclusive", EXIT_CODES["unscored"]: "unscored"}
+    outcome = "passed" if not reasons else named.get(exit_code, "failed")
     headline = (f"gate: {outcome} ({current.experiment}, verdict {current.verdict}, "
                 f"score {format_score(current.comparable_score(), 1)})")
     return GateVerdict(passed=not reasons, exit_code=exit_code, reasons=reasons, headline=headline)

@@ -1,6 +1,8 @@
 """The command line as a user meets it: exit codes and messages, never a traceback."""
 
 import json
+import subprocess
+import sys
 
 from tests.e2e.conftest import run_brownout
 
@@ -52,3 +54,23 @@ def test_a_missing_tokenizer_file_is_a_located_input_error_before_anything_start
     assert proc.returncode == 2
     assert f"{experiment}:8:" in proc.stderr and "load.tokenizer.encoding_file" in proc.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
+
+
+def test_sandbox_by_hand_keeps_its_state_under_brownout_home_from_any_directory(brownout_env, tmp_path):
+    def sandbox(action: str, cwd: str):
+        return subprocess.run([sys.executable, "-m", "brownout", "sandbox", action], env=brownout_env, cwd=cwd,
+                              capture_output=True, text=True, timeout=90)
+
+    first, second = (tmp_path / name for name in ("first", "second"))
+    first.mkdir()
+    second.mkdir()
+    assert sandbox("status", str(first)).returncode == 1          # a fresh directory and a fresh home
+    up = sandbox("up", str(first))
+    assert up.returncode == 0 and "sandbox up: gateway http://127.0.0.1:" in up.stdout, up.stdout + up.stderr
+    status = sandbox("status", str(second))
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert json.loads(status.stdout)["gateway_url"] in up.stdout
+    assert (tmp_path / "home" / "sandbox").is_dir() and not (first / ".brownout").exists()
+    assert sandbox("down", str(second)).returncode == 0
+    down_again = sandbox("down", str(first))
+    assert down_again.returncode == 1 and "no sandbox running" in down_again.stdout

@@ -47,10 +47,12 @@ def test_an_slo_the_baseline_met_and_the_release_fails_is_named(failed):
     assert any(r.startswith("regression: SLO") for r in verdict.reasons)
 
 
-def test_an_aborted_run_keeps_its_exit_code(failed):
-    aborted = failed.model_copy(update={"verdict": "aborted", "exit_code": 3})
-    verdict = judge(aborted)
-    assert verdict.exit_code == 3 and verdict.reasons[0] == "the run did not complete: aborted"
+@pytest.mark.parametrize("verdict, run_code", [("aborted", 3), ("interrupted", 143)])
+def test_results_of_an_unfinished_run_have_no_score_to_gate_exit_7(failed, verdict, run_code):
+    unfinished = failed.model_copy(update={"verdict": verdict, "exit_code": run_code})
+    judged = judge(unfinished)
+    assert judged.exit_code == 7 and judged.reasons[0] == f"the run did not complete: {verdict}"
+    assert judged.headline.startswith("gate: unscored (")
 
 
 def test_read_results_refuses_other_files_with_a_located_error(tmp_path):
@@ -80,6 +82,20 @@ def test_gate_command_exit_codes(failed, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+def test_gate_refuses_a_baseline_of_another_experiment_and_a_drop_without_a_baseline(failed, tmp_path):
+    current, other = tmp_path / "current.json", tmp_path / "other.json"
+    write_json(passing(failed, 80.0), current)
+    write_json(passing(failed, 92.0).model_copy(update={"experiment": "another-drill"}), other)
+    proc = _cli("gate", str(current), "--baseline", str(other))
+    assert proc.returncode == 2
+    assert "'another-drill'" in proc.stderr and "'region-drill'" in proc.stderr and "--allow-other-experiment" in proc.stderr
+    proc = _cli("gate", str(current), "--baseline", str(other), "--allow-other-experiment", "--max-score-drop", "5")
+    assert proc.returncode == 1 and "resilience score fell 12.0 points" in proc.stdout
+    for bad in (["--max-score-drop", "5"], ["--baseline", str(current), "--max-score-drop=-1"]):
+        proc = _cli("gate", str(current), *bad)
+        assert proc.returncode == 2 and "--max-score-drop needs --baseline" in proc.stderr, (bad, proc.stderr)
+
+
 def test_report_command_re_renders_identically(failed, tmp_path):
     first = write_all(failed, tmp_path / "first")
     proc = _cli("report", str(first["json"]), "--out", str(tmp_path / "again"))
@@ -87,11 +103,6 @@ def test_report_command_re_renders_identically(failed, tmp_path):
     for kind in ("html", "junit", "markdown"):
         assert (tmp_path / "again" / first[kind].name).read_text() == first[kind].read_text().replace(
             str(tmp_path / "first"), str(tmp_path / "again"))
-
-
-def test_an_interrupted_run_is_a_harness_error_for_the_gate(failed):
-    interrupted = failed.model_copy(update={"verdict": "interrupted", "exit_code": 143})
-    assert judge(interrupted).exit_code == 5
 
 
 def test_an_inconclusive_run_keeps_exit_6_and_its_harness_objectives_are_no_regression(failed):
@@ -108,5 +119,5 @@ def test_an_inconclusive_run_keeps_exit_6_and_its_harness_objectives_are_no_regr
 def test_the_gate_headline_prints_a_dash_for_an_unscored_run_and_ignores_a_stale_score(failed):
     assert judge(passing(failed, 87.25)).headline == "gate: passed (region-drill, verdict passed, score 87.2)"
     stale = failed.model_copy(update={"verdict": "aborted", "exit_code": 3, "score": 99.0})   # an older file
-    assert judge(stale).headline == "gate: failed (region-drill, verdict aborted, score —)"
+    assert judge(stale).headline == "gate: unscored (region-drill, verdict aborted, score —)"
     assert judge(passing(failed, 80.0), stale, max_score_drop=5).passed     # no score to fall from
