@@ -45,7 +45,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from brownout.experiments.loading import experiment_json_schema
+    from brownout.experiments.schema import experiment_json_schema
 
     print(json.dumps(experiment_json_schema(), indent=2))
     return 0

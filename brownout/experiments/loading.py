@@ -22,7 +22,6 @@ from typing import Annotated, Any, Iterable, Iterator, Mapping, Union, get_args,
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from brownout.errors import SpecError, SpecErrors
@@ -34,9 +33,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_NODES",
-    "SCHEMA_ID",
     "LoadedExperiment",
-    "experiment_json_schema",
     "format_field",
     "load_experiment",
     "load_experiment_text",
@@ -49,7 +46,6 @@ MAX_NODES = 10_000
 """Values built from one file, counting every alias expansion: stops 'billion laughs' early."""
 MAX_DEPTH = 64
 """Nesting depth; PyYAML's composer recurses, so deeper input would overflow the stack."""
-SCHEMA_ID = "https://brownout.dev/schemas/experiment/v1.json"
 
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -139,24 +135,6 @@ def validate_paths(paths: Iterable[Path]) -> list[tuple[Path, list[SpecError]]]:
             results.append((path, [SpecError("no experiment files (*.yaml, *.yml) in this directory", str(path))]))
         results += [(f, _problems(f)) for f in files]
     return results
-
-
-def experiment_json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of experiment files, descriptions taken from the models' fields."""
-    schema = Experiment.model_json_schema(schema_generator=_FileSchema, mode="validation")
-    schema["title"] = f"brownout experiment ({API_VERSION})"
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
-
-
-class _FileSchema(GenerateJsonSchema):
-    """Writes defaults of unit types as files spell them (`2s`, `16GiB`), not as Python numbers."""
-
-    def default_schema(self, schema: Any) -> JsonSchemaValue:
-        json_schema = super().default_schema(schema)
-        serialization = schema["schema"].get("serialization") or {}
-        if "default" in json_schema and serialization.get("type") == "function-plain":
-            json_schema["default"] = serialization["function"](schema["default"])
-        return json_schema
 
 
 def _problems(path: Path) -> list[SpecError]:

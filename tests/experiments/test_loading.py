@@ -12,9 +12,7 @@ import pytest
 from brownout.errors import SpecError, SpecErrors
 from brownout.experiments.loading import (
     MAX_BYTES,
-    SCHEMA_ID,
     LoadedExperiment,
-    experiment_json_schema,
     format_field,
     load_experiment,
     load_experiment_text,
@@ -279,23 +277,6 @@ def test_format_field() -> None:
     assert format_field(("headers", "x-key")) == "headers.x-key"
     assert format_field(("labels", "app.io/name")) == "labels['app.io/name']"
     assert format_field(()) == ""
-
-
-def test_json_schema_describes_files() -> None:
-    schema = experiment_json_schema()
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema" and schema["$id"] == SCHEMA_ID
-    assert schema["title"].startswith("brownout experiment") and schema["description"]
-    assert {"apiVersion", "kind", "metadata", "target", "load", "phases"} <= set(schema["required"])
-    assert set(schema["properties"]) == set(load_experiment(FULL, env={}).document)
-    sandbox = schema["$defs"]["SandboxTarget"]
-    assert sandbox["additionalProperties"] is False
-    assert sandbox["properties"]["gpu_memory"]["default"] == "16GiB"
-    assert schema["$defs"]["Phases"]["properties"]["warmup"]["default"] == "2s"
-    for props in (d.get("properties", {}) for d in schema["$defs"].values()):
-        for prop in props.values():  # a unit default is written the way a file must write it
-            if "pattern" in prop and "default" in prop and prop["default"] is not None:
-                assert re.match(prop["pattern"], prop["default"]), prop
-    assert "Offset from the start of the fault phase." in str(schema["$defs"]["Schedule"])
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from brownout.experiments.spec.base import Name, StrictModel
 from brownout.experiments.spec.units import Duration, parse_duration
@@ -58,6 +58,12 @@ def _threshold(value: Any) -> Any:
             return float(match.group(1)) / 100
         return parse_duration(text)
     return value
+
+
+_threshold.accepts_json = [  # type: ignore[attr-defined]  # the file forms, for `brownout schema`
+    {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$", "examples": ["95%"]},
+    *next(m.json_schema for m in Duration.__metadata__ if isinstance(m, WithJsonSchema))["anyOf"],
+]
 
 
 class Objective(StrictModel):

@@ -87,7 +87,7 @@ class EmbeddingsProbe(_ProbeBase):
     """Embeds a text and checks dimension and similarity to a reference."""
 
     kind: Literal["embeddings"]
-    text: str = Field(..., min_length=1)
+    text: str = Field(..., min_length=1, description="The text to embed.")
     dimension: int | None = Field(None, ge=1, description="Expected vector length.")
     reference_text: str | None = Field(None, description="Text whose embedding the answer must be similar to.")
     min_similarity: float = Field(0.9, ge=-1, le=1, description="Minimum cosine similarity to the reference.")
@@ -98,7 +98,7 @@ class RagProbe(_ProbeBase):
     """Asks the RAG endpoint and checks the sources or the answer."""
 
     kind: Literal["rag"]
-    question: str = Field(..., min_length=1)
+    question: str = Field(..., min_length=1, description="The question sent to the RAG endpoint.")
     path: str = Field("/v1/rag", pattern=r"^/", description="RAG endpoint path on the target.")
     expect_source: str | None = Field(None, description="A document id that must be among the sources.")
     expect: ContentCheck | None = Field(None, description="Check on the answer text.")

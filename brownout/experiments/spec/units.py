@@ -152,11 +152,16 @@ def _unit_validator(parse: Callable[[Any], Any], number_type: type, what: str) -
     return BeforeValidator(validate)
 
 
+def _unit_json(pattern: str, examples: list[str]) -> dict[str, Any]:
+    """How files write a unit value: text with its unit, or a bare 0 (zero needs none)."""
+    return {"anyOf": [{"type": "string", "pattern": pattern}, {"const": 0}], "examples": examples}
+
+
 Duration = Annotated[
     float,
     _unit_validator(parse_duration, float, "duration"),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(0|(\d+(\.\d+)?(ms|s|m|h))+)$", "examples": ["500ms", "30s", "2m"]}),
+    WithJsonSchema(_unit_json(r"^(0|(\d+(\.\d+)?(ms|s|m|h))+)$", ["500ms", "30s", "2m"])),
 ]
 """Seconds as float in Python; a unit string (`30s`) in YAML and JSON."""
 
@@ -164,7 +169,7 @@ Rate = Annotated[
     float,
     _unit_validator(parse_rate, float, "rate"),
     PlainSerializer(format_rate, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(0|\d+(\.\d+)?\s*/\s*(s|m|h))$", "examples": ["20/s", "600/m"]}),
+    WithJsonSchema(_unit_json(r"^(0|\d+(\.\d+)?\s*/\s*(s|m|h))$", ["20/s", "600/m"])),
 ]
 """Events per second as float in Python; `count/unit` in YAML and JSON."""
 
@@ -172,6 +177,6 @@ Size = Annotated[
     int,
     _unit_validator(parse_size, int, "size"),
     PlainSerializer(format_size, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(0|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$", "examples": ["512MiB", "4GiB"]}),
+    WithJsonSchema(_unit_json(r"^(0|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$", ["512MiB", "4GiB"])),
 ]
 """Bytes as int in Python; a unit string (`4GiB`) in YAML and JSON."""
