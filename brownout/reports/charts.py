@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
-__all__ = ["Band", "Chart", "Line", "Marker", "render_chart"]
+__all__ = ["Band", "Chart", "Line", "Marker", "Point", "render_chart"]
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2")
 
@@ -43,6 +43,16 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Point:
+    """One value drawn as a dot of its own colour, with a hover text (a run on the trends page)."""
+
+    t: float
+    value: float
+    color: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     x: list[float]                      # seconds since run start, one per value
@@ -52,6 +62,7 @@ class Chart:
     y_max: float | None = None          # fixed top (e.g. 1.0 for rates)
     bands: list[Band] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
     x_label: Callable[[float], str] | None = None   # tick text; default `12.5s` (seconds since run start)
     width: int = 1180
     height: int = 240
@@ -74,6 +85,7 @@ def render_chart(chart: Chart) -> str:
     plot_w, plot_h = w - _LEFT - _RIGHT, h - _TOP - _BOTTOM
     x_end = max(chart.x_max, 1e-9)
     finite = [v for line in chart.lines for v in line.values if v is not None and math.isfinite(v)]
+    finite += [p.value for p in chart.points if math.isfinite(p.value)]
     y_top = chart.y_max if chart.y_max is not None else _nice(max(finite, default=0.0))
 
     def sx(t: float) -> float:
@@ -131,5 +143,8 @@ def render_chart(chart: Chart) -> str:
         lx = _LEFT + 8 + i * 170
         out.append(f'<rect x="{lx}" y="{h - 14}" width="12" height="4" fill="{color}"/>'
                    f'<text x="{lx + 16}" y="{h - 9}" class="legend">{escape(line.label)}</text>')
+    for point in chart.points:
+        out.append(f'<circle cx="{sx(point.t):.1f}" cy="{sy(point.value):.1f}" r="5" fill="{point.color}" class="point">'
+                   f'<title>{escape(point.tooltip)}</title></circle>')
     out.append("</svg>")
     return "".join(out)

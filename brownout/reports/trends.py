@@ -7,7 +7,7 @@ each run's report. Only scored runs (passed, failed) are points of the chart;
 the others (inconclusive, aborted, not steady, error, interrupted) are rows
 marked with their verdict, so a run that never finished cannot draw a dip.
 A run saved twice (same run id) is one row. Files that are not brownout
-results are listed, not fatal.
+results are listed, not fatal; a folder with no results at all is an error, not an empty page.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from brownout.errors import SpecError
-from brownout.reports.charts import Chart, Line, render_chart
+from brownout.reports.charts import Chart, Line, Marker, Point, render_chart
 from brownout.reports.fmt import format_pair, format_score, format_time, format_value
 from brownout.reports.gate import read_results
 from brownout.reports.html import STATUS_BADGES, VERDICT_BADGES, template_env
@@ -83,19 +83,42 @@ def group_by_experiment(runs: list[TrendRun]) -> list[ExperimentTrend]:
     return [trends[name] for name in sorted(trends)]
 
 
+VERDICT_COLORS = {"passed": "#16a34a", "failed": "#dc2626"}
+"""Scored verdicts only: the others are rows, never points."""
+
+
 def _score_chart(trend: ExperimentTrend) -> str:
-    """Scored runs only, joined by one line; the time axis still spans every run."""
+    """A dot per scored run, coloured by verdict, with its run, time and score on hover, joined by a
+    thin line; an unscored run is a faint tick (marked, not plotted). The axis spans every run, with
+    a margin so the first and last dots are whole; one run alone sits mid-chart with one label."""
     origin = trend.runs[0].results.timeline.run_start
     span = trend.runs[-1].results.timeline.run_start - origin
     fmt = "%H:%M:%S" if span < 6 * 3600 else "%m-%d %H:%M"
+    margin = span * 0.03 if span > 0 else 0.6   # alone: the middle of a 1.2 s axis, on one of its 0.2 s ticks
     scored = [r for r in trend.runs if r.results.comparable_score() is not None]
+
+    def at(run: TrendRun) -> float:
+        return run.results.timeline.run_start - origin + margin
+
+    def label(t: float) -> str:
+        if span == 0 and abs(t - margin) > 1e-9:
+            return ""
+        return datetime.fromtimestamp(origin + t - margin, tz=UTC).strftime(fmt)
+
     return render_chart(Chart(
         f"Resilience score of {trend.experiment}, {len(scored)} scored of {len(trend.runs)} run(s)",
-        x=[r.results.timeline.run_start - origin for r in scored],
-        lines=[Line("score", [r.results.comparable_score() for r in scored], "#2563eb")],
-        x_max=max(span, 1.0),
+        x=[at(r) for r in scored],
+        lines=[Line("score", [r.results.comparable_score() for r in scored], "#94a3b8")],
+        points=[Point(at(r), r.results.comparable_score() or 0.0, VERDICT_COLORS[r.results.verdict],
+                      f"{r.path.parent.name} · {format_time(r.results.timeline.run_start)} · {r.results.verdict} · "
+                      f"score {format_score(r.results.comparable_score())}")
+                for r in scored],
+        markers=[Marker(at(r), f"{r.path.parent.name} · {format_time(r.results.timeline.run_start)} · "
+                               f"{r.results.verdict}: not scored")
+                 for r in trend.runs if r.results.comparable_score() is None],
+        x_max=span + 2 * margin,
         y_format="{:.0f}", y_max=100.0,
-        x_label=lambda t: datetime.fromtimestamp(origin + t, tz=UTC).strftime(fmt),
+        x_label=label,
         height=200,
     ))
 
@@ -121,7 +144,15 @@ def _row(run: TrendRun, slo_names: list[str], base: Path) -> dict[str, object]:
                   STATUS_BADGES[slos[n].status]) if n in slos else ("—", "", "not measured") for n in slo_names],
         "href": _link(run, base),
         "name": run.path.parent.name,
+        "profile": (r.environment.model_extra or {}).get("target_profile") or "—",
+        "labels": ", ".join(f"{k}={v}" for k, v in sorted(_labels(r).items())),
     }
+
+
+def _labels(results: RunResults) -> dict[str, str]:
+    """`metadata.labels` of the experiment as run (team, release, ticket: how runs get told apart)."""
+    labels = (results.spec.get("metadata") or {}).get("labels") or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def render_index(runs: list[TrendRun], base: Path, skipped: Sequence[str] = ()) -> str:
@@ -144,6 +175,10 @@ def write_index(results_dir: Path) -> Path:
         raise SpecError("not a folder of results", file=str(base),
                         hint="brownout report --index DIR reads every results.json under DIR")
     runs, skipped = find_runs(base)
+    if not runs:
+        raise SpecError("no brownout results under this folder" + (f" ({len(skipped)} other results.json file(s))"
+                                                                    if skipped else ""),
+                        file=str(base), hint="point --index at the folder `brownout run --out` writes runs into")
     path = base / INDEX_NAME
     path.write_text(render_index(runs, base, skipped), encoding="utf-8")
     return path

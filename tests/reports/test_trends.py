@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -67,10 +69,31 @@ def test_index_charts_the_score_over_time_inline(index):
     assert re.search(r">\d\d-\d\d \d\d:\d\d<", chart), "a span of weeks is labelled with dates"
 
 
-def test_an_empty_folder_gives_an_empty_index_and_a_file_is_refused(tmp_path):
-    assert "No results.json found." in write_index(tmp_path).read_text()
+def test_an_empty_folder_is_an_error_not_an_empty_page_and_a_file_is_refused(tmp_path):
+    with pytest.raises(SpecError, match="no brownout results under this folder") as info:
+        write_index(tmp_path)
+    assert info.value.file == str(tmp_path) and not (tmp_path / "index.html").exists()
+    (tmp_path / "results.json").write_text("{}")
+    with pytest.raises(SpecError, match=r"\(1 other results.json file\(s\)\)"):
+        write_index(tmp_path)
     with pytest.raises(SpecError, match="not a folder of results"):
         write_index(tmp_path / "index.html")
+
+
+def test_a_single_run_is_one_coloured_point_mid_chart_with_its_profile_and_labels(tmp_path):
+    base = scenario()
+    spec = {**base.spec, "metadata": {"name": "region-drill", "labels": {"team": "serving", "release": "v42"}}}
+    environment = Environment.model_validate({**base.environment.model_dump(), "target_profile": "fragile"})
+    write_all(base.model_copy(update={"spec": spec, "environment": environment}), tmp_path / "only")
+    html = write_index(tmp_path).read_text()
+    chart = html[html.index("Resilience score of region-drill, 1 scored of 1 run(s)"):]
+    chart = chart[:chart.index("</svg>")]
+    [(cx, fill, tooltip)] = re.findall(r'<circle cx="([\d.]+)" cy="[\d.]+" r="5" fill="([^"]+)" class="point">'
+                                       r'<title>([^<]+)</title>', chart)
+    assert 400 < float(cx) < 800, "one run sits mid-chart, not on the axis"
+    assert len([t for t in re.findall(r'text-anchor="middle">([^<]*)<', chart) if t]) == 1   # one time label
+    assert fill == "#dc2626" and tooltip.startswith("only · ") and f"{base.verdict} · score " in tooltip
+    assert "<td>fragile</td><td>release=v42, team=serving</td>" in html
 
 
 def test_unscored_runs_are_rows_not_points_and_a_run_saved_twice_is_one_row(tmp_path):
@@ -98,5 +121,17 @@ def test_unscored_runs_are_rows_not_points_and_a_run_saved_twice_is_one_row(tmp_
     chart = html[html.index("Resilience score of region-drill, 2 scored of 5 run(s)"):]
     chart = chart[:chart.index("</svg>")]
     points = re.search(r'<polyline points="([^"]+)"', chart).group(1).split()
-    assert len(points) == 2 and "<circle" not in chart          # 50 then 70, nothing for the other three
+    assert len(points) == 2                                      # 50 then 70, nothing for the other three
     assert float(points[0].split(",")[1]) > float(points[1].split(",")[1])
+    dots = re.findall(r'fill="([^"]+)" class="point"><title>([^<]+)</title>', chart)
+    assert [(fill, tip.split(" · ")[0], tip.split(" · ")[2]) for fill, tip in dots] == [
+        ("#16a34a", "d0", "passed"), ("#dc2626", "d3", "failed")]   # coloured by verdict, named on hover
+    ticks = re.findall(r'class="event"><title>([^<]+)</title>', chart)
+    assert [t.split(" · ")[0] + " " + t.split(" · ")[2] for t in ticks] == [
+        "d1 aborted: not scored", "d2 inconclusive: not scored", "d4 interrupted: not scored"]
+
+
+def test_report_index_of_an_empty_folder_exits_2_with_the_folder_named(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "brownout", "report", "--index", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and str(tmp_path) in proc.stderr and "no brownout results" in proc.stderr
