@@ -26,6 +26,21 @@ def _print_spec_errors(errors: Sequence[SpecError]) -> None:
         _err(f"error: {error}")
 
 
+def _count(low: int, high: int):
+    """An argparse type: a whole number in [low, high] (`--workers 0` is a mistake, not a default)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from brownout.experiments.loading import validate_paths
 
@@ -192,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="resolve and print what each fault would hit; inject nothing")
     p.add_argument("--out", help="output folder (default results/<run-id>)")
-    p.add_argument("--workers", type=int, help="local load worker processes (overrides load.workers)")
+    p.add_argument("--workers", type=_count(1, 64), help="local load worker processes, 1-64 (overrides load.workers)")
     p.add_argument("--quiet", action="store_true", help="no live progress lines")
     p.add_argument("--log-format", choices=["text", "json"], default="text",
                    help="json: one JSON object per log line on stderr, for CI log parsers")

@@ -74,3 +74,11 @@ def test_sandbox_by_hand_keeps_its_state_under_brownout_home_from_any_directory(
     assert sandbox("down", str(second)).returncode == 0
     down_again = sandbox("down", str(first))
     assert down_again.returncode == 1 and "no sandbox running" in down_again.stdout
+
+
+def test_workers_out_of_range_is_a_usage_error_before_anything_starts(brownout_env, tmp_path):
+    for bad in ("0", "-2", "65", "two"):
+        proc = run_brownout(["run", "experiments/quickstart.yaml", "--workers", bad, "--out", str(tmp_path / "out")],
+                            brownout_env, timeout=60)
+        assert proc.returncode == 2 and "argument --workers" in proc.stderr, (bad, proc.stderr)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
