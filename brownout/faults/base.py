@@ -75,6 +75,8 @@ class FaultContext:
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
     kube_context: str | None = None       # default kubeconfig context
     stream_proxy_control: str | None = None  # control URL of the LLM-stream fault proxy
+    base_dir: str | None = None          # folder of the experiment file: relative pid files and cwds resolve here
+    log_dir: str | None = None           # where faults write their logs (command output), in the run's out dir
 
 
 class FaultDriver(ABC):

@@ -25,6 +25,7 @@ from brownout.experiments.spec.units import FROM_FILE, Duration, Size, parse_siz
 
 __all__ = [
     "Bandwidth",
+    "DeclaredProxy",
     "BandwidthToxic",
     "LatencyToxic",
     "LimitDataToxic",
@@ -255,3 +256,19 @@ class NetworkProxyDown(FaultBase):
         "blackhole: timeout toxics with timeout 0 on both streams (connections hang).",
     )
     expire_after: Duration | None = _EXPIRE
+
+
+class DeclaredProxy(StrictModel):
+    """A Toxiproxy proxy the run creates before the load starts and deletes after it.
+
+    The gateway under test is configured once to reach an upstream through `listen`;
+    `network.*` faults then name the proxy. One that already exists with the same
+    listen and upstream is reused (and left in place), never clobbered.
+    """
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9._-]{1,63}$", description="Proxy name, as network faults' `proxy` names it.")
+    listen: str = Field(..., pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$",
+                        description="Address the proxy listens on, e.g. 127.0.0.1:18001 (where the gateway is pointed).")
+    upstream: str = Field(..., pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$",
+                          description="Address it forwards to, e.g. 127.0.0.1:8001 (the model server).")
+    enabled: bool = Field(True, description="Created enabled (accepting connections).")
