@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from brownout import __version__
 from brownout.errors import BrownoutError, SpecError, SpecErrors
@@ -26,8 +26,14 @@ def _print_spec_errors(errors: Sequence[SpecError]) -> None:
         _err(f"error: {error}")
 
 
+def _print_commands(spec: Any) -> None:
+    """Every command the file can run, as it would run: an experiment file that runs commands is a script."""
+    for fault, step, line in spec.commands():
+        print(f"  runs: fault '{fault}' {step}: {line}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from brownout.experiments.loading import validate_paths
+    from brownout.experiments.loading import load_experiment, validate_paths
 
     results = validate_paths([Path(p) for p in args.paths])
     bad = 0
@@ -37,6 +43,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _print_spec_errors(errors)
         else:
             print(f"ok: {path}")
+            _print_commands(load_experiment(path).spec)
     total_errors = sum(len(e) for _, e in results)
     if bad:
         _err(f"{bad} of {len(results)} file(s) invalid, {total_errors} error(s)")
@@ -66,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = run_experiment(loaded, options, Console(args.log_format))
     if outcome.status is RunStatus.DRY_RUN:
         print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
+        _print_commands(loaded.spec)
         sandbox = loaded.spec.target.sandbox
         if sandbox is not None and not sandbox.attach:
             print("  (a sandbox was started only to resolve the targets below and is stopped again; a real run starts its own)")

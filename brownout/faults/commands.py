@@ -9,6 +9,7 @@ step); the last lines also go into the result, for the timeline and the console.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -48,18 +49,21 @@ def run_step(data: dict[str, Any], what: str, log_path: str | None, error: type[
     argv = ["/bin/sh", "-c", data["run"]] if data["shell"] else list(data["run"])
     started = time.time()
     _log(log_path, f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {what}: {data['display']} (cwd {data['cwd']})\n")
-    try:
-        done = subprocess.run(argv, cwd=data["cwd"], env={**os.environ, **data["env"]}, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=data["timeout"], check=False)
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.output or b"").decode(errors="replace")
-        _log(log_path, output + f"=== killed after its {data['timeout']:g}s timeout\n")
-        raise error(f"{what} `{data['display']}` ran past its {data['timeout']:g}s timeout; output: {output[-500:]!r}") from None
+    try:  # its own process group, so a timeout kills what a shell started too (and the pipe closes)
+        process = subprocess.Popen(argv, cwd=data["cwd"], env={**os.environ, **data["env"]}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         _log(log_path, f"=== could not start: {exc}\n")
         raise error(f"{what} `{data['display']}` could not start: {exc}") from None
-    output = done.stdout.decode(errors="replace")
-    _log(log_path, output + f"=== exit {done.returncode} after {time.time() - started:.2f}s\n")
-    if done.returncode != 0:
-        raise error(f"{what} `{data['display']}` exited {done.returncode}; output: {output[-500:]!r}")
+    try:
+        raw, _ = process.communicate(timeout=data["timeout"])
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output = process.communicate()[0].decode(errors="replace")
+        _log(log_path, output + f"=== killed after its {data['timeout']:g}s timeout\n")
+        raise error(f"{what} `{data['display']}` ran past its {data['timeout']:g}s timeout; output: {output[-500:]!r}") from None
+    output = raw.decode(errors="replace")
+    _log(log_path, output + f"=== exit {process.returncode} after {time.time() - started:.2f}s\n")
+    if process.returncode != 0:
+        raise error(f"{what} `{data['display']}` exited {process.returncode}; output: {output[-500:]!r}")
     return {"command": data["display"], "exit": 0, "seconds": round(time.time() - started, 3), "output": output[-TAIL_CHARS:]}

@@ -116,6 +116,15 @@ class Experiment(StrictModel):
                 )
         return self
 
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(fault, step, command line) of every command this file can run: `validate` and dry runs print them
+        all, because an experiment file that runs commands is a script and should be read as one."""
+        out = []
+        for fault in self.faults:
+            steps = fault.steps() if fault.kind == "command" else [("restart", getattr(fault, "restart", None))]
+            out += [(fault.name, name, step.display()) for name, step in steps if step is not None]
+        return out
+
     @property
     def primary_model(self) -> str:
         return self.outcome.primary_model or self.target.model
