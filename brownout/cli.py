@@ -166,6 +166,46 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy_config(path: Path) -> list[Any]:
+    """Toxiproxy's JSON config file: a list of {name, listen, upstream, enabled}; a located SpecError otherwise."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read the proxy config: {exc.strerror or exc}", str(path)) from None
+    except ValueError as exc:
+        raise SpecError(f"not JSON: {exc}", str(path), getattr(exc, "lineno", None), getattr(exc, "colno", None)) from None
+    if not isinstance(config, list):
+        raise SpecError("expected a list of proxies ({name, listen, upstream, enabled}), as Toxiproxy's -config file",
+                        str(path), 1, 1)
+    return config
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from brownout.faults.network.embedded.model import ApiError
+    from brownout.faults.network.embedded.server import serve
+
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        _err(f"error: --listen must be HOST:PORT, got '{args.listen}'")
+        return EXIT_CODES["invalid"]
+    config = _proxy_config(Path(args.config)) if args.config else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(host.strip("[]"), int(port), lambda url: print(f"Toxiproxy-compatible API at {url} "
+                                                                          "(TOXIPROXY_URL); Ctrl-C stops it", flush=True),
+                          config))
+    except ApiError as exc:
+        raise SpecError(exc.message, args.config or args.listen) from None
+    except OSError as exc:
+        _err(f"error: cannot listen on {args.listen}: {exc.strerror or exc}")
+        return EXIT_CODES["error"]
+    print("stopped: every toxic removed, every proxy closed", flush=True)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from brownout.loadgen import run_worker
 
@@ -219,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".brownout/sandbox")
     p.add_argument("--profile", choices=["resilient", "fragile"], default="resilient")
     p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("proxy", help="run the embedded Toxiproxy-compatible server in the foreground")
+    p.add_argument("action", choices=["serve"])
+    p.add_argument("--listen", default="127.0.0.1:8474", help="API address (default 127.0.0.1:8474, as Toxiproxy)")
+    p.add_argument("--config", help="proxies to create at start, in Toxiproxy's JSON config format")
+    p.set_defaults(func=cmd_proxy)
 
     p = sub.add_parser("worker", help="join a distributed run as a load worker")
     p.add_argument("--master", required=True, help="HOST:PORT of the run's Locust master")
