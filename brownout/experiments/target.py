@@ -111,7 +111,7 @@ class TargetSession:
             with self.signals.deferred():
                 self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
             self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
-            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
+            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url, toxiproxy_owned=True)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
         for declared in self.spec.proxies:
             driver = DeclaredProxyDriver(declared, self.context)

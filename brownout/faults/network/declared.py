@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from brownout.errors import InjectError, RollbackError
 from brownout.experiments.spec.faults.network import DeclaredProxy
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
@@ -20,7 +22,8 @@ __all__ = ["DeclaredProxyDriver"]
 
 
 class DeclaredProxyDriver(FaultDriver):
-    """Handle data: `url`, `proxy`, `listen`, `upstream`, `enabled` and `reused` (then never deleted)."""
+    """Handle data: `url`, `proxy`, `listen`, `upstream`, `enabled`, `reused` (then never deleted) and `owned`
+    (on the run's own embedded proxy, whose proxies went with it if it is gone)."""
 
     kind = "network.declared-proxy"
     spec: DeclaredProxy
@@ -50,7 +53,7 @@ class DeclaredProxyDriver(FaultDriver):
             reused = self._reused(api)
         return FaultHandle(self.spec.name, self.kind, {
             "url": url, "proxy": self.spec.name, "listen": self.spec.listen, "upstream": self.spec.upstream,
-            "enabled": self.spec.enabled, "reused": reused,
+            "enabled": self.spec.enabled, "reused": reused, "owned": self.context.toxiproxy_owned,
         })
 
     def inject(self, handle: FaultHandle) -> dict[str, Any]:
@@ -66,7 +69,12 @@ class DeclaredProxyDriver(FaultDriver):
         if data["reused"]:
             return {"proxy": data["proxy"], "deleted": False, "reused": True}
         with ToxiproxyAPI(data["url"], error=RollbackError) as api:
-            existed = api.find_proxy(data["proxy"]) is not None
+            try:
+                existed = api.find_proxy(data["proxy"]) is not None
+            except RollbackError as exc:
+                if data.get("owned") and isinstance(exc.__cause__, requests.ConnectionError):
+                    return {"proxy": data["proxy"], "deleted": False, "gone_with_embedded_proxy": True}
+                raise
             if existed:
                 api.delete_proxy(data["proxy"])
         return {"proxy": data["proxy"], "deleted": existed}
