@@ -37,6 +37,11 @@ while time.monotonic() < deadline:
 """
 
 
+def process_state(pid: int) -> str:
+    """The kernel's state letter of a process: S sleeping, R running, T stopped, Z zombie."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 @dataclass
 class Target:
     process: subprocess.Popen
@@ -60,8 +65,7 @@ class Target:
         return path.read_text().split() if path.exists() else []
 
     def state(self) -> str:
-        """The kernel's state letter: S sleeping, T stopped, Z zombie."""
-        return Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return process_state(self.pid)
 
 
 @contextmanager

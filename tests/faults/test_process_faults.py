@@ -22,7 +22,7 @@ from brownout.experiments.spec.faults.process import ProcessKill, ProcessPause, 
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.process import ProcessKillDriver, ProcessPauseDriver, ProcessSignalDriver
 from tests.e2e.conftest import wait_for
-from tests.faults.process_support import targets
+from tests.faults.process_support import process_state, targets
 
 NOBODY = 65534
 
@@ -122,9 +122,9 @@ def refused(driver, rule: str) -> str:
 
 def test_rail_pid_1(tmp_path: Path):
     (tmp_path / "init.pid").write_text("1\n")
-    state = Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[0]
+    state = process_state(1)
     assert "pid 1" in refused(pause({"pid_file": "init.pid"}, tmp_path), "process-pid-1")
-    assert Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[0] == state != "T"
+    assert process_state(1) == state != "T"
 
 
 def test_rail_brownout_itself_and_its_ancestors(tmp_path: Path):

@@ -46,6 +46,7 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.e2e.nginx.stack import UPSTREAM_SCRIPT, Nginx, Upstream, start_nginx, start_upstreams
+from tests.faults.process_support import process_state
 
 pytestmark = pytest.mark.slow
 
@@ -222,7 +223,7 @@ def test_each_fault_kind_against_a_resilient_and_a_fragile_nginx(any_stack: AnyS
     for gateway in (any_stack.resilient, any_stack.fragile):
         pid = wait_for(lambda g=gateway: g.restarted.exists() and g.a_pid(), 20)
         assert pid and pid != gateway.a.process.pid and pid_alive(pid)
-        assert "T" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert process_state(pid) != "T"
         assert httpx.get(f"{gateway.a.url}/health", timeout=5).status_code == 200
     log = (tmp_path / "fragile" / "out" / "faults" / "a-frozen-by-command.log").read_text()
     assert log.count("=== exit 0") == 3, log  # inject, check, rollback
@@ -254,7 +255,7 @@ def test_recover_after_sigkill_resumes_the_pause_runs_the_command_rollback_and_d
                 proc.kill()
             reap(tmp_path)
         # What the killed run left: r stopped, the command's fault in place, the declared proxy up.
-        state = lambda: Path(f"/proc/{r.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]  # noqa: E731
+        state = lambda: process_state(r.process.pid)  # noqa: E731
         assert state() == "T"
         assert (tmp_path / "drained").exists()
         with ToxiproxyAPI(keeper.url) as api:
