@@ -91,8 +91,9 @@ class TargetSession:
             self.headers = dict(endpoint.headers)
             self.context = FaultContext(seed=self.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
             health_url = f"{self.base_url}{endpoint.health_path}"
-        self.context = dataclasses.replace(self.context, base_dir=str(self.loaded.path.parent.resolve()),
-                                           log_dir=str((self.out_dir / "faults").resolve()))
+        self.context = dataclasses.replace(
+            self.context, base_dir=str(self.loaded.path.parent.resolve()), log_dir=str((self.out_dir / "faults").resolve()),
+            declared_proxies=tuple((p.name, p.listen, p.upstream) for p in self.spec.proxies))
         self.start_toxiproxy()  # before the health check: the gateway may reach its upstreams only through them
         self.check_health(health_url)
         self.start_fault_proxies()

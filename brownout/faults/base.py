@@ -74,6 +74,7 @@ class FaultContext:
     sandbox_control: str | None = None   # base URL of the sandbox supervisor's control API
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
     toxiproxy_owned: bool = False         # the run's own embedded proxy: its proxies die with it
+    declared_proxies: tuple[tuple[str, str, str], ...] = ()  # the experiment's `proxies:` (name, listen, upstream)
     kube_context: str | None = None       # default kubeconfig context
     stream_proxy_control: str | None = None  # control URL of the LLM-stream fault proxy
     base_dir: str | None = None          # folder of the experiment file: relative pid files and cwds resolve here

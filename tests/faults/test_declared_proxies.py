@@ -7,9 +7,9 @@ import json
 import pytest
 
 from brownout.errors import InjectError
-from brownout.experiments.spec.faults.network import DeclaredProxy
+from brownout.experiments.spec.faults.network import DeclaredProxy, NetworkProxyDown
 from brownout.faults.base import FaultContext, FaultHandle
-from brownout.faults.network import DeclaredProxyDriver
+from brownout.faults.network import DeclaredProxyDriver, NetworkProxyDownDriver
 from brownout.faults.network.client import ToxiproxyAPI
 from brownout.processes import free_port
 from tests.faults.network_support import echo_rtt
@@ -60,3 +60,13 @@ def test_proxies_of_a_dead_embedded_proxy_went_with_it(upstream: str):
     handle.data["owned"] = False  # someone else's Toxiproxy that does not answer: an error, never "done"
     with pytest.raises(Exception, match="unreachable"):
         DeclaredProxyDriver.rollback(handle)
+
+
+def test_a_dry_run_resolves_a_declared_proxy_not_created_yet(embedded):
+    spec = NetworkProxyDown(kind="network.proxy-down", name="partition", proxy="region-b")
+    declared = (("region-b", "127.0.0.1:18002", "127.0.0.1:8002"),)
+    resolution = NetworkProxyDownDriver(spec, FaultContext(toxiproxy_url=embedded.url, declared_proxies=declared)).resolve()
+    assert [(t.name, t.detail["listen"], t.detail["upstream"]) for t in resolution.targets] == \
+        [("region-b", "127.0.0.1:18002", "127.0.0.1:8002")]
+    with pytest.raises(InjectError, match="has no proxy 'region-b'"):
+        NetworkProxyDownDriver(spec, FaultContext(toxiproxy_url=embedded.url)).resolve()

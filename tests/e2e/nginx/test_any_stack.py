@@ -270,8 +270,6 @@ def test_recover_after_sigkill_resumes_the_pause_runs_the_command_rollback_and_d
         assert not (tmp_path / "drained").exists() and (tmp_path / "rollbacks").read_text() == "rolled-back\n"
         with ToxiproxyAPI(keeper.url) as api:
             assert api.proxies() == {}
-        again = run_brownout(["recover"], env, timeout=60)
-        assert again.returncode == 0 and "nothing to recover" in again.stdout, again.stdout
     finally:
         os.kill(r.process.pid, signal.SIGCONT)
         keeper.stop()
