@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from brownout import __version__
 from brownout.errors import BrownoutError, SpecError, SpecErrors
@@ -41,8 +41,14 @@ def _count(low: int, high: int):
     return parse
 
 
+def _print_commands(spec: Any) -> None:
+    """Every command the file can run, as it would run: an experiment file that runs commands is a script."""
+    for fault, step, line in spec.commands():
+        print(f"  runs: fault '{fault}' {step}: {line}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from brownout.experiments.loading import validate_paths
+    from brownout.experiments.loading import load_experiment, validate_paths
 
     results = validate_paths([Path(p) for p in args.paths])
     bad = 0
@@ -52,6 +58,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _print_spec_errors(errors)
         else:
             print(f"ok: {path}")
+            _print_commands(load_experiment(path).spec)
     total_errors = sum(len(e) for _, e in results)
     if bad:
         _err(f"{bad} of {len(results)} file(s) invalid, {total_errors} error(s)")
@@ -81,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = run_experiment(loaded, options, Console(args.log_format))
     if outcome.status is RunStatus.DRY_RUN:
         print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
+        _print_commands(loaded.spec)
         sandbox = loaded.spec.target.sandbox
         if sandbox is not None and not sandbox.attach:
             print("  (a sandbox was started only to resolve the targets below and is stopped again; a real run starts its own)")
@@ -188,6 +196,46 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy_config(path: Path) -> list[Any]:
+    """Toxiproxy's JSON config file: a list of {name, listen, upstream, enabled}; a located SpecError otherwise."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read the proxy config: {exc.strerror or exc}", str(path)) from None
+    except ValueError as exc:
+        raise SpecError(f"not JSON: {exc}", str(path), getattr(exc, "lineno", None), getattr(exc, "colno", None)) from None
+    if not isinstance(config, list):
+        raise SpecError("expected a list of proxies ({name, listen, upstream, enabled}), as Toxiproxy's -config file",
+                        str(path), 1, 1)
+    return config
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from brownout.faults.network.embedded.model import ApiError
+    from brownout.faults.network.embedded.server import serve
+
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        _err(f"error: --listen must be HOST:PORT, got '{args.listen}'")
+        return EXIT_CODES["invalid"]
+    config = _proxy_config(Path(args.config)) if args.config else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(host.strip("[]"), int(port), lambda url: print(f"Toxiproxy-compatible API at {url} "
+                                                                          "(TOXIPROXY_URL); Ctrl-C stops it", flush=True),
+                          config))
+    except ApiError as exc:
+        raise SpecError(exc.message, args.config or args.listen) from None
+    except OSError as exc:
+        _err(f"error: cannot listen on {args.listen}: {exc.strerror or exc}")
+        return EXIT_CODES["error"]
+    print("stopped: every toxic removed, every proxy closed", flush=True)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from brownout.loadgen import run_worker
 
@@ -244,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", help="state and log folder (default $BROWNOUT_HOME/sandbox, ~/.brownout/sandbox)")
     p.add_argument("--profile", choices=["resilient", "fragile"], default="resilient")
     p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("proxy", help="run the embedded Toxiproxy-compatible server in the foreground")
+    p.add_argument("action", choices=["serve"])
+    p.add_argument("--listen", default="127.0.0.1:8474", help="API address (default 127.0.0.1:8474, as Toxiproxy)")
+    p.add_argument("--config", help="proxies to create at start, in Toxiproxy's JSON config format")
+    p.set_defaults(func=cmd_proxy)
 
     p = sub.add_parser("worker", help="join a distributed run as a load worker")
     p.add_argument("--master", required=True, help="HOST:PORT of the run's Locust master")

@@ -27,6 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from brownout.errors import SpecError, SpecErrors
 from brownout.experiments.interpolation import interpolate
 from brownout.experiments.spec import API_VERSION, Experiment
+from brownout.experiments.spec.faults.applicability import misplaced_faults
 from brownout.experiments.spec.units import FROM_FILE
 
 __all__ = [
@@ -114,6 +115,7 @@ def load_experiment_text(source: str, path: Path, *, env: Mapping[str, str] | No
         spec = Experiment.model_validate(document, context={FROM_FILE: True})
     except ValidationError as exc:
         raise SpecErrors(errors + [_convert(err, document, tree) for err in exc.errors(include_url=False)]) from None
+    errors += [SpecError(message, file, *_nearest(tree.values, at), at, hint) for at, message, hint in misplaced_faults(spec)]
     if errors:
         raise SpecErrors(errors)
     return LoadedExperiment(spec, path, source, document, tree.document, dict(tree.values))

@@ -91,30 +91,40 @@ class TargetSession:
             self.headers = dict(endpoint.headers)
             self.context = FaultContext(seed=self.seed, toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
             health_url = f"{self.base_url}{endpoint.health_path}"
+        self.context = dataclasses.replace(
+            self.context, base_dir=str(self.loaded.path.parent.resolve()), log_dir=str((self.out_dir / "faults").resolve()),
+            declared_proxies=tuple((p.name, p.listen, p.upstream) for p in self.spec.proxies))
+        self.start_toxiproxy()  # before the health check: the gateway may reach its upstreams only through them
         self.check_health(health_url)
         self.start_fault_proxies()
         endpoint = self.spec.target.endpoint
         self.context = dataclasses.replace(self.context, target_url=self.base_url, model=self.spec.target.model,
                                            api_key_env=endpoint.api_key_env if endpoint else None)
 
-    def start_fault_proxies(self) -> None:
-        """Start the proxies faults act through: the embedded Toxiproxy-compatible proxy when a
-        network fault needs one and TOXIPROXY_URL names none, and the LLM-stream fault proxy."""
+    def start_toxiproxy(self) -> None:
+        """The embedded Toxiproxy-compatible proxy when a network fault or a declared proxy needs one and
+        TOXIPROXY_URL names none; then the experiment's declared proxies on whichever Toxiproxy it is."""
+        from brownout.faults.network import DeclaredProxyDriver
         from brownout.faults.network.embedded import start_embedded_proxy
-        from brownout.faults.stream import stream_proxy_for
 
-        if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
+        needed = self.spec.proxies or any(f.kind.startswith("network.") for f in self.spec.faults)
+        if needed and not self.context.toxiproxy_url:
             with self.signals.deferred():
                 self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
             self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
-            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
+            self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url, toxiproxy_owned=True)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
+        for declared in self.spec.proxies:
+            driver = DeclaredProxyDriver(declared, self.context)
+            self.set_up(driver, lambda d=driver: d.inject(d.prepare()))
+
+    def start_fault_proxies(self) -> None:
+        """Route sandbox links through Toxiproxy, and start the LLM-stream fault proxy when a stream fault needs it."""
+        from brownout.faults.stream import stream_proxy_for
+
         if self.context.sandbox_control and needs_embedder_link(list(self.spec.faults)):
             link = SandboxEmbedderLinkDriver(LinkSpec(), self.context)
-            if not self.dry_run:
-                self.route_through_proxy(link)
-            elif self.toxiproxy is not None:  # our own proxy: creating it changes nothing of the target
-                link.ensure_proxy(link.prepare())
+            self.set_up(link, lambda: link.ensure_proxy(link.prepare()))
 
         with self.signals.deferred():
             proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
@@ -135,6 +145,14 @@ class TargetSession:
         """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
         raw = self.loaded.raw_document.get("target", {}).get("endpoint") or {}
         return {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
+
+    def set_up(self, link: FaultDriver, dry_run_step: Callable[[], Any]) -> None:
+        """A real run routes through the proxy (journaled); a dry run only creates proxies, and only on
+        our own embedded proxy, where creating one changes nothing of the target."""
+        if not self.dry_run:
+            self.route_through_proxy(link)
+        elif self.toxiproxy is not None:
+            dry_run_step()
 
     def route_through_proxy(self, link: FaultDriver) -> None:
         """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""

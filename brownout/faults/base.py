@@ -73,8 +73,12 @@ class FaultContext:
     api_key_env: str | None = None       # env var holding the target's API key (the key never enters a handle)
     sandbox_control: str | None = None   # base URL of the sandbox supervisor's control API
     toxiproxy_url: str | None = None      # Toxiproxy (or embedded proxy) REST API
+    toxiproxy_owned: bool = False         # the run's own embedded proxy: its proxies die with it
+    declared_proxies: tuple[tuple[str, str, str], ...] = ()  # the experiment's `proxies:` (name, listen, upstream)
     kube_context: str | None = None       # default kubeconfig context
     stream_proxy_control: str | None = None  # control URL of the LLM-stream fault proxy
+    base_dir: str | None = None          # folder of the experiment file: relative pid files and cwds resolve here
+    log_dir: str | None = None           # where faults write their logs (command output), in the run's out dir
 
 
 class FaultDriver(ABC):

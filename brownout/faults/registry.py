@@ -21,6 +21,11 @@ DRIVERS: LazyTable[type[FaultDriver]] = LazyTable({
     "kubernetes.node-cordon": "brownout.faults.kubernetes:NodeCordonDriver",
     "gpu.memory-hog": "brownout.faults.gpu:GpuMemoryHogDriver",
     "load.kv-cache-flood": "brownout.faults.kv_flood:KvCacheFloodDriver",
-    # run set-up, not in the spec: registered so `brownout recover` can undo it
+    "process.kill": "brownout.faults.process:ProcessKillDriver",
+    "process.pause": "brownout.faults.process:ProcessPauseDriver",
+    "process.signal": "brownout.faults.process:ProcessSignalDriver",
+    "command": "brownout.faults.command:CommandDriver",
+    # run set-up, not in the spec: registered so `brownout recover` can undo them
     "sandbox.embedder-link": "brownout.faults.sandbox_links:SandboxEmbedderLinkDriver",
+    "network.declared-proxy": "brownout.faults.network:DeclaredProxyDriver",  # the experiment's `proxies:`
 })

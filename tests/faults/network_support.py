@@ -1,4 +1,4 @@
-"""Helpers shared by the network fault tests (no tests here): a loopback upstream and socket timing.
+"""Helpers shared by the network fault tests (no tests here): a loopback upstream, socket timing, `brownout proxy serve`.
 
 The upstream echoes what it receives, except that a first message
 `SEND <n>` makes it send n bytes and close, which the bandwidth, slicer,
@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["connect", "echo_rtt", "read_all", "upstream_server"]
+from brownout.processes import free_port, pdeathsig, wait_port
+
+__all__ = ["connect", "echo_rtt", "proxy_serve", "read_all", "upstream_server"]
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -80,3 +84,25 @@ def read_all(sock: socket.socket) -> tuple[bytes, int, float]:
             return data, reads, time.perf_counter() - start
         data += chunk
         reads += 1
+
+
+@contextmanager
+def proxy_serve(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`brownout proxy serve --listen 127.0.0.1:<free port> ARGS` in the foreground; yields (process, API URL).
+    The caller may stop it; otherwise it gets SIGTERM (SIGKILL after 10 s) here."""
+    listen = f"127.0.0.1:{free_port()}"
+    process = subprocess.Popen([sys.executable, "-m", "brownout", "proxy", "serve", "--listen", listen, *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                               preexec_fn=pdeathsig)  # noqa: PLW1509 - one prctl, no locks
+    try:
+        host, port = listen.rsplit(":", 1)
+        assert wait_port(host, int(port), 20), "brownout proxy serve did not listen"
+        yield process, f"http://{listen}"
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)

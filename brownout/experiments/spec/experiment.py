@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.faults import Fault
+from brownout.experiments.spec.faults import DeclaredProxy, Fault
 from brownout.experiments.spec.guards import Guard, ProbeFailuresGuard
 from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.metrics import MetricsSampling
@@ -69,6 +69,11 @@ class Experiment(StrictModel):
     load: Load
     probes: list[Probe] = Field(default_factory=list, description="Synthetic probes run during the whole run.")
     faults: list[Fault] = Field(default_factory=list, description="Faults injected during the fault phase.")
+    proxies: list[DeclaredProxy] = Field(
+        default_factory=list,
+        description="Toxiproxy proxies the run creates before the load starts (on TOXIPROXY_URL, else the embedded "
+        "proxy) and deletes after it; network faults name them in `proxy`. Point the gateway at their listen ports once.",
+    )
     phases: Phases
     slos: list[SLO] = Field(default_factory=list, description="Objectives that decide the verdict.")
     steady_state: SteadyState = Field(default_factory=SteadyState, description="Checked before any fault and after recovery.")
@@ -87,6 +92,7 @@ class Experiment(StrictModel):
         for what, names in (
             ("probe", [p.name for p in self.probes]),
             ("fault", [f.name for f in self.faults]),
+            ("proxy", [p.name for p in self.proxies]),
             ("SLO", [s.name for s in self.slos]),
             ("stop condition", [g.name for g in self.stop_conditions]),
         ):
@@ -109,6 +115,15 @@ class Experiment(StrictModel):
                     f"fault '{fault.name}' runs until {sched.start + sched.duration:g}s, past the {self.phases.fault:g}s fault phase"
                 )
         return self
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(fault, step, command line) of every command this file can run: `validate` and dry runs print them
+        all, because an experiment file that runs commands is a script and should be read as one."""
+        out = []
+        for fault in self.faults:
+            steps = fault.steps() if fault.kind == "command" else [("restart", getattr(fault, "restart", None))]
+            out += [(fault.name, name, step.display()) for name, step in steps if step is not None]
+        return out
 
     @property
     def primary_model(self) -> str:

@@ -11,7 +11,7 @@ from brownout.errors import InjectError
 from brownout.faults.base import FaultContext, ResolvedTarget
 from brownout.faults.network.client import ToxiproxyAPI
 
-__all__ = ["expires_at", "require_proxy", "target", "toxic_name", "toxiproxy_url"]
+__all__ = ["expires_at", "require_proxy", "resolve_proxy", "target", "toxic_name", "toxiproxy_url"]
 
 _GRACE = 60.0
 _NO_DURATION = 3600.0
@@ -32,6 +32,15 @@ def require_proxy(api: ToxiproxyAPI, name: str) -> Proxy:
         known = ", ".join(sorted(proxies)) or "none"
         raise InjectError(f"Toxiproxy at {api.url} has no proxy '{name}' (proxies: {known})")
     return proxies[name]
+
+
+def resolve_proxy(api: ToxiproxyAPI, name: str, context: FaultContext) -> Proxy:
+    """The proxy a fault would hit. A declared one that does not exist yet resolves from its declaration:
+    a dry run creates nothing on a Toxiproxy that is not the run's own."""
+    for declared, listen, upstream in context.declared_proxies:
+        if declared == name and name not in api.proxies():
+            return Proxy(name=name, listen=listen, upstream=upstream, enabled=True)
+    return require_proxy(api, name)
 
 
 def target(api: ToxiproxyAPI, proxy: Proxy) -> ResolvedTarget:

@@ -11,6 +11,7 @@ from brownout.faults.network.client import ToxiproxyAPI
 from brownout.faults.network.common import (
     expires_at,
     require_proxy,
+    resolve_proxy,
     target,
     toxic_name,
     toxiproxy_url,
@@ -36,7 +37,7 @@ class NetworkProxyDownDriver(FaultDriver):
 
     def resolve(self) -> Resolution:
         with self._api() as api:
-            proxy = require_proxy(api, self.spec.proxy)
+            proxy = resolve_proxy(api, self.spec.proxy, self.context)
             return Resolution(self.spec.name, self.kind, self._action(), [target(api, proxy)], 1)
 
     def prepare(self) -> FaultHandle:

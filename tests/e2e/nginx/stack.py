@@ -143,17 +143,21 @@ def start_toxiproxy(workdir: Path) -> Toxiproxy:
     return Toxiproxy(start_embedded_proxy(workdir))
 
 
-def nginx_config(prefix: Path, port: int, servers: list[str], *, resilient: bool) -> str:
+def nginx_config(prefix: Path, port: int, servers: list[str], *, resilient: bool, read_timeout: str = "30s",
+                 retry_sent: bool = False) -> str:
     """nginx.conf for a gateway in front of `servers` (lines of the `upstream` block, without `server`).
 
     resilient: retry the next server on connect errors, timeouts and 500/502/503, up to three tries,
     with a backup server; fragile: one server, no retries. Both stream unbuffered (SSE passes through
-    as it is written) and log each request as JSON with the upstreams nginx tried.
+    as it is written) and log each request as JSON with the upstreams nginx tried. `read_timeout`
+    bounds the wait for an upstream's next bytes (a paused upstream answers nothing: 504, or a retry).
+    `retry_sent`: the resilient gateway also retries a POST already sent (`non_idempotent`: a hung or
+    killed upstream took the request and never answered; a completion is safe to ask again).
     """
     user = "user root root;" if os.geteuid() == 0 else ""  # the default worker user (nobody) cannot enter tmp_path
     upstream = "\n".join(f"        server {line};" for line in servers)
     retry = (
-        "proxy_next_upstream error timeout http_500 http_502 http_503;\n"
+        f"proxy_next_upstream error timeout http_500 http_502 http_503{' non_idempotent' if retry_sent else ''};\n"
         "            proxy_next_upstream_tries 3;"
         if resilient else "proxy_next_upstream off;"
     )
@@ -182,7 +186,7 @@ def nginx_config(prefix: Path, port: int, servers: list[str], *, resilient: bool
                     proxy_http_version 1.1;
                     proxy_buffering off;
                     proxy_connect_timeout 1s;
-                    proxy_read_timeout 30s;
+                    proxy_read_timeout {read_timeout};
                     {retry}
                 }}
             }}
@@ -224,13 +228,15 @@ def access_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def start_nginx(binary: str, prefix: Path, servers: list[str], *, resilient: bool, name: str, attempts: int = 3) -> Nginx:
+def start_nginx(binary: str, prefix: Path, servers: list[str], *, resilient: bool, name: str, attempts: int = 3,
+                read_timeout: str = "30s", retry_sent: bool = False) -> Nginx:
     """Start nginx on a free loopback port; a port taken between the pick and the bind is retried."""
     prefix.mkdir(parents=True, exist_ok=True)
     for _ in range(attempts):
         port = free_port()
         conf = prefix / "nginx.conf"
-        conf.write_text(nginx_config(prefix, port, servers, resilient=resilient))
+        conf.write_text(nginx_config(prefix, port, servers, resilient=resilient, read_timeout=read_timeout,
+                                      retry_sent=retry_sent))
         command = [binary, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"), "-g", "daemon off;"]
         with open(prefix / "stdout.log", "ab") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

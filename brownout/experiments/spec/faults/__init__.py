@@ -6,11 +6,13 @@ from typing import Annotated
 
 from pydantic import Field
 
+from brownout.experiments.spec.faults.command import CommandFault, CommandStep
 from brownout.experiments.spec.faults.common import FaultBase, Schedule, Selection
 from brownout.experiments.spec.faults.gpu import GpuMemoryHog
 from brownout.experiments.spec.faults.kubernetes import KubernetesNodeCordon, KubernetesPodKill, KubernetesScaleDown
 from brownout.experiments.spec.faults.load import LoadKvCacheFlood
-from brownout.experiments.spec.faults.network import NetworkProxyDown, NetworkToxic
+from brownout.experiments.spec.faults.network import DeclaredProxy, NetworkProxyDown, NetworkToxic
+from brownout.experiments.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
 from brownout.experiments.spec.faults.sandbox import (
     SandboxGpuOom,
     SandboxRegionDown,
@@ -20,6 +22,9 @@ from brownout.experiments.spec.faults.sandbox import (
 from brownout.experiments.spec.faults.stream import StreamFault
 
 __all__ = [
+    "CommandFault",
+    "CommandStep",
+    "DeclaredProxy",
     "Fault",
     "FaultBase",
     "GpuMemoryHog",
@@ -29,6 +34,10 @@ __all__ = [
     "LoadKvCacheFlood",
     "NetworkProxyDown",
     "NetworkToxic",
+    "ProcessKill",
+    "ProcessPause",
+    "ProcessSelect",
+    "ProcessSignal",
     "SandboxGpuOom",
     "SandboxRegionDown",
     "SandboxReplicaKill",
@@ -44,6 +53,8 @@ Fault = Annotated[
     | NetworkToxic | NetworkProxyDown
     | KubernetesPodKill | KubernetesScaleDown | KubernetesNodeCordon
     | GpuMemoryHog
-    | LoadKvCacheFlood,
+    | LoadKvCacheFlood
+    | ProcessKill | ProcessPause | ProcessSignal
+    | CommandFault,
     Field(discriminator="kind"),
 ]

@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     PlainSerializer,
@@ -24,7 +25,9 @@ from brownout.experiments.spec.faults.common import FaultBase
 from brownout.experiments.spec.units import FROM_FILE, Duration, Size, parse_size
 
 __all__ = [
+    "EMBEDDER_PROXY",
     "Bandwidth",
+    "DeclaredProxy",
     "BandwidthToxic",
     "LatencyToxic",
     "LimitDataToxic",
@@ -37,6 +40,9 @@ __all__ = [
     "ToxicSpec",
     "parse_bandwidth",
 ]
+
+EMBEDDER_PROXY = "sandbox-embedder"
+"""The proxy name that routes the sandbox gateway's embedding calls through Toxiproxy (`brownout.faults.sandbox_links`)."""
 
 _BANDWIDTH = re.compile(r"^(.+?)\s*/\s*s$")
 
@@ -255,3 +261,31 @@ class NetworkProxyDown(FaultBase):
         "blackhole: timeout toxics with timeout 0 on both streams (connections hang).",
     )
     expire_after: Duration | None = _EXPIRE
+
+
+_ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def _address(value: str) -> str:
+    match = _ADDRESS.match(value)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise ValueError(f"'{value}' is not HOST:PORT, e.g. 127.0.0.1:18001")
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address), WithJsonSchema({"type": "string", "examples": ["127.0.0.1:18001"]})]
+"""A TCP address as Toxiproxy writes it: `host:port` or `[v6]:port`."""
+
+
+class DeclaredProxy(StrictModel):
+    """A Toxiproxy proxy the run creates before the load starts and deletes after it.
+
+    The gateway under test is configured once to reach an upstream through `listen`;
+    `network.*` faults then name the proxy. One that already exists with the same
+    listen and upstream is reused (and left in place), never clobbered.
+    """
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9._-]{1,63}$", description="Proxy name, as network faults' `proxy` names it.")
+    listen: Address = Field(..., description="Address the proxy listens on, e.g. 127.0.0.1:18001 (where the gateway is pointed).")
+    upstream: Address = Field(..., description="Address it forwards to, e.g. 127.0.0.1:8001 (the model server).")
+    enabled: bool = Field(True, description="Created enabled (accepting connections).")

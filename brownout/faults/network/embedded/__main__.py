@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 from pathlib import Path
 
 from brownout.faults.network.embedded.server import serve
@@ -20,7 +22,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     die_with_parent(args.parent_pid)
-    asyncio.run(serve(args.host, args.port, args.ready_file))
+    asyncio.run(serve(args.host, args.port, lambda url: _ready(args.ready_file, url)))
+
+
+def _ready(path: Path | None, url: str) -> None:
+    """Tell the parent where the API listens: written aside and renamed, so it never reads half a file."""
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import signal
 import socket
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -21,26 +20,34 @@ _log = logging.getLogger(__name__)
 EXPIRY_SWEEP = 0.1  # seconds between expiry checks
 
 
-async def serve(host: str, port: int, ready_file: Path | None) -> None:
-    """Serve until SIGTERM/SIGINT; then close every listener and connection."""
-    collection = ProxyCollection()
-    runner = web.AppRunner(build_app(collection), access_log=None, handle_signals=False)
-    await runner.setup()
-    sock = socket.create_server((host, port), reuse_port=False)
-    await web.SockSite(runner, sock).start()
-    bound = sock.getsockname()
-    url = f"http://{bound[0]}:{bound[1]}"
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
-        tmp.replace(ready_file)
-    _log.info("embedded Toxiproxy-compatible API on %s", url)
+async def serve(host: str, port: int, on_ready: Callable[[str], None], config: list[Any] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; then remove every toxic and close every listener and connection.
 
+    `config` is Toxiproxy's own config file format (a list of `{name, listen, upstream, enabled}`),
+    created before the API listens; an invalid one raises the API's error and nothing listens.
+    `on_ready(url)` is called once the API listens.
+    """
+    collection = ProxyCollection()
+    try:
+        if config is not None:
+            for proxy in await collection.populate(config):
+                _log.info("proxy %s: %s -> %s", proxy.name, proxy.listen, proxy.upstream)
+        runner = web.AppRunner(build_app(collection), access_log=None, handle_signals=False)
+        await runner.setup()
+    except BaseException:
+        collection.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        sock = socket.create_server((host, port), reuse_port=False)
+        await web.SockSite(runner, sock).start()
+        bound = sock.getsockname()
+        url = f"http://{bound[0]}:{bound[1]}"
+        on_ready(url)
+        _log.info("embedded Toxiproxy-compatible API on %s", url)
         while not stop.is_set():
             for what in await collection.expire():
                 _log.warning("expired brownout fault undone: %s", what)
@@ -49,5 +56,9 @@ async def serve(host: str, port: int, ready_file: Path | None) -> None:
             except TimeoutError:
                 pass
     finally:
+        for proxy in collection.proxies.values():
+            for toxic in proxy.toxic_list():
+                _log.info("stopping: toxic %s/%s removed", proxy.name, toxic.name)
+            proxy.reset_toxics()
         collection.close()
         await runner.cleanup()
