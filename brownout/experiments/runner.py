@@ -173,7 +173,7 @@ class _Run:
         from brownout.probes import ProbeRunner, ProbeTarget
 
         target = ProbeTarget(base_url=self.target.base_url, clock=self.clock, headers=self.target.auth_headers(),
-                             model=self.spec.target.model, verify_tls=self.target.verify_tls)
+                             model=self.spec.target.model, http=self.target.http_options())
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
@@ -212,6 +212,7 @@ class _Run:
             headers=self.target.header_templates(),
             clock_anchor=self.clock.anchor,  # load records and the fault timeline on exactly one time axis
             api_key_env=endpoint.api_key_env if endpoint else None,
+            http=self.target.http_options(),
         )
         with self.signals.deferred():
             self.load_run = start_load(plan)

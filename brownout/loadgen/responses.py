@@ -24,6 +24,7 @@ class Reply:
     streamed: bool
     done: bool = False                  # stream: saw [DONE]; body: parsed completely
     content_events: int = 0             # content-carrying events (1 for a non-empty body)
+    content_bytes: int = 0              # UTF-8 bytes of the streamed text (an upper bound on its tokens)
     t_first: float | None = None
     t_last: float | None = None
     itl: list[float] = field(default_factory=list)
@@ -78,6 +79,7 @@ class StreamParser:
         _common(reply, event, self.served_by)
         text = _event_text(self.kind, event) if reply.error_body is None else ""
         if text:
+            reply.content_bytes += len(text.encode())
             if self.keep_text:
                 reply.answer.append(text)
             if reply.t_first is None:

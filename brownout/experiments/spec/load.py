@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import Field, field_validator, model_validator
 
 from brownout.experiments.spec.base import StrictModel
-from brownout.experiments.spec.units import Duration, Rate
+from brownout.experiments.spec.units import Duration, Rate, Size
 
 __all__ = [
     "Arrival",
@@ -288,7 +288,21 @@ class Load(StrictModel):
         "usage (token_source 'tokenizer'); without it such requests count content chunks.",
     )
     max_in_flight: int = Field(256, ge=1, le=100000, description="Cap on concurrent requests; arrivals over it are counted as dropped.")
-    timeout: Duration = Field(30.0, description="Per-request timeout.")
+    timeout: Duration = Field(
+        30.0,
+        description="Bounds every request end to end, from the send to the last byte, whatever the server sends "
+        "(slow reads, huge events): a request that takes longer fails as `timeout`, never counts as answered.",
+    )
+    max_event_size: Size = Field(
+        1 << 20, ge=1024,
+        description="Largest SSE event (one line) or non-streamed body the load reads; a bigger one fails the request "
+        "as `oversized_event` and bounds the load process's memory. Default 1 MiB; real events are a few hundred bytes.",
+    )
+    usage_tolerance: float = Field(
+        0.5, ge=0, le=10,
+        description="With `tokenizer`: how far (relative, plus 2 tokens) a stream's `usage` may be from the tokenizer's "
+        "count before it is set aside for that count and the request is counted in `usage_mismatches`.",
+    )
     drain: Duration = Field(
         5.0,
         description="After the last phase ends, in-flight requests get this long to finish and are recorded with what they "
