@@ -642,6 +642,7 @@ def _warm_up_scoring(run: _Run) -> None:
 
 def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int | None) -> dict[str, Any]:
     from brownout.reports import build_results, write_all
+    from brownout.reports.failures import failure_lines
 
     run.timeline.run_end = run.clock.now()
     records = run.current_records()
@@ -661,6 +662,8 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
     )
     outputs = write_all(results, run.out_dir, records)
+    for line in failure_lines(results):  # "failed how?", next to the verdict
+        run.log(f"failed how: {line}", event="failures")
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]

@@ -168,8 +168,9 @@ class TargetSession:
         while time.monotonic() < deadline:
             try:
                 http = self.http_options()
-                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0, verify=http.ssl_context(),
-                                     follow_redirects=http.follow_redirects, max_redirects=MAX_REDIRECTS)
+                with httpx.Client(verify=http.ssl_context(), follow_redirects=http.follow_redirects,
+                                  max_redirects=MAX_REDIRECTS, timeout=2.0) as client:
+                    response = client.get(url, headers=self.auth_headers())
                 if response.status_code < 400:
                     return
                 last = f"status {response.status_code}"
