@@ -151,6 +151,7 @@ class Dispatcher:
             max_event_size=plan.load.max_event_size,
             usage_tolerance=plan.load.usage_tolerance,
             follow_redirects=plan.http.follow_redirects,
+            answer=plan.load.http.answer if plan.load.http is not None else None,
         )
 
     def run(self) -> None:
@@ -231,7 +232,7 @@ class Dispatcher:
 
     def _send(self, request_id: str, prompt: Prompt, t_sched: float | None, session: str | None) -> tuple[RequestRecord, Reply | None]:
         plan = self.plan
-        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature)
+        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature, plan.load.http)
         rec = RequestRecord(request_id, spec.kind, self.worker, t_sched=t_sched, t_send=None, session=session)
         self.sent += 1
         self.in_flight[request_id] = rec

@@ -57,6 +57,7 @@ class ExchangeSettings:
     max_event_size: int = 1 << 20       # bytes of one SSE event or one body (load.max_event_size)
     usage_tolerance: float = 0.5        # load.usage_tolerance (tokens.py)
     follow_redirects: bool = False
+    answer: str | None = None           # load.http.answer: where a non-streamed answer's text is
 
 
 @dataclass
@@ -190,7 +191,7 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
     raw = response._response
     reader = BodyReader(raw, deadline, settings.max_event_size, headers.get("content-encoding"))
     if not spec.stream:
-        reply = parse_body(spec.kind, reader.body(), field_name)
+        reply = parse_body(spec.kind, reader.body(), field_name, settings.answer)
         rec.t_end = clock.now()
         return reply
     parser = StreamParser(spec.kind, settings.keep_text or settings.tokenizer is not None, field_name)

@@ -90,8 +90,12 @@ class StreamParser:
             reply.content_events += 1
 
 
-def parse_body(kind: str, body: bytes, served_by: str | None = None) -> Reply:
-    """A complete non-streamed response body; `served_by` as in StreamParser."""
+def parse_body(kind: str, body: bytes, served_by: str | None = None, answer: str | None = None) -> Reply:
+    """A complete non-streamed response body; `served_by` as in StreamParser.
+
+    `answer` (`load.http.answer`) is the dotted path of the generated text, list
+    items by index (`choices.0.text`), instead of the kind's default place.
+    """
     reply = Reply(streamed=False)
     try:
         data = json.loads(body)
@@ -105,7 +109,14 @@ def parse_body(kind: str, body: bytes, served_by: str | None = None) -> Reply:
     if reply.error_body is not None:
         return reply
     reply.done = True
-    if kind == "embeddings":
+    if answer is not None:
+        value: Any = data
+        for key in answer.split("."):
+            value = value[int(key)] if isinstance(value, list) and key.isdigit() and int(key) < len(value) else _get(value, key)
+        has_content = bool(value)
+        if isinstance(value, str) and value:
+            reply.answer.append(value)
+    elif kind == "embeddings":
         items = data.get("data")
         has_content = bool(items) and isinstance(items, list) and bool(_get(items[0], "embedding"))
     elif kind == "rag":

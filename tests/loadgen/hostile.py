@@ -17,7 +17,8 @@ Each misbehaviour a real server showed is one mode, chosen per request by the
   gzip          the `ok` stream gzip-encoded, each event flushed on its own (timing kept)
   deflate       the same with zlib-wrapped deflate
   brotli        Content-Encoding: br (not decodable incrementally)
-GET /health answers 200, GET /moved redirects (307) to it; GET /truth gives, per request id, the monotonic time its
+POST /api/ask is a RAG API of another shape (`{"query": ...}` in, `{"data": {"text": ...}}` out),
+keeping each body it got under its request id in the truth. GET /health answers 200, GET /moved redirects (307) to it; GET /truth gives, per request id, the monotonic time its
 handler started and when it wrote its last byte (`end`), as the server saw them.
 """
 
@@ -127,6 +128,13 @@ async def _huge(request: web.Request, k: int, write) -> None:
     await write(_usage(1) + b"data: [DONE]\n\n")
 
 
+async def ask(request: web.Request) -> web.Response:
+    body = await request.json()
+    request.app["truth"][request.headers.get("x-request-id", "?")] = {"body": body}
+    query = body.get("query")
+    return web.json_response({"data": {"text": f"an answer to {query}" if isinstance(query, str) and query else ""}})
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -143,6 +151,7 @@ def make_app() -> web.Application:
     app = web.Application()
     app["truth"] = {}
     app.router.add_post("/v1/chat/completions", handle)
+    app.router.add_post("/api/ask", ask)
     app.router.add_get("/health", health)
     app.router.add_get("/moved", moved)
     app.router.add_get("/truth", truth)

@@ -139,3 +139,18 @@ def test_load_verifies_tls_like_the_probes(tls_server, make_plan, trust):
         assert loop.error.str.contains(f"more than {MAX_REDIRECTS} redirects").all()
     else:
         assert set(got["redirect"].error_class) == {"redirect"}
+
+
+def test_a_rag_api_of_another_shape_through_the_request_template(hostile, make_plan):
+    """load.http: the path, a body template with {{prompt}}, and where the answer is (load.request: rag)."""
+    http = {"path": "/api/ask", "body": {"query": "Q: {{prompt}}", "options": {"top_k": 3, "model": "{{model}}"}},
+            "answer": "data.text"}
+    load = {"request": "rag", "arrival": {"kind": "constant", "rate": "5/s"}, "http": http,
+            "dataset": {"kind": "synthetic", "input_tokens": {"mean": 4}}}
+    plan = make_plan(hostile.url, load, duration=0.6, lead=2.5)
+    run, df = _run(plan)
+    assert len(df) == 3 and set(df.outcome) == {"ok"}, df[["outcome", "error"]]
+    truth = hostile.truth()
+    bodies = [truth[rid]["body"] for rid in df.request_id]
+    assert all(b["query"].startswith("Q: ") and len(b["query"]) > 3 for b in bodies)
+    assert all(b["options"] == {"top_k": 3, "model": "fake-model"} for b in bodies)
