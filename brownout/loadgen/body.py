@@ -120,6 +120,8 @@ class BodyReader:
                 self._fill()
                 extra += len(bytes(self._buf).strip())
                 self._buf.clear()
+        if not self._eof:
+            self._raw.release()  # an unfinished response: its connection is closed, never reused
         return extra, self._eof
 
     def _fill(self) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen import LoadPlan, RunClock
-from brownout.processes import free_port, wait_port
+from tests.loadgen.support import serve
 
 SERVER = Path(__file__).with_name("fake_llm.py")
 
@@ -35,18 +33,8 @@ class FakeServer:
 
 @pytest.fixture(scope="module")
 def fake_server():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], cwd=Path(__file__).parents[2])
-    try:
-        assert wait_port("127.0.0.1", port, 15), "fake server did not start"
+    with serve(SERVER) as port:
         yield FakeServer(port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ async def _huge(request: web.Request, k: int, write) -> None:
 
 async def ask(request: web.Request) -> web.Response:
     body = await request.json()
-    request.app["truth"][request.headers.get("x-request-id", "?")] = {"body": body}
+    request.app["truth"]["ask " + request.headers.get("x-request-id", "?")] = {"body": body}
     query = body.get("query")
     return web.json_response({"data": {"text": f"an answer to {query}" if isinstance(query, str) and query else ""}})
 
@@ -166,4 +166,5 @@ if __name__ == "__main__":
     if len(sys.argv) > 3:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(sys.argv[2], sys.argv[3])
-    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), ssl_context=context, print=None, access_log=None)
+    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), ssl_context=context, print=None, access_log=None,
+                shutdown_timeout=0.2)  # handlers asleep for 30 s must not hold the exit

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from brownout.processes import free_port, wait_port
+from tests.loadgen.support import serve
 
 SERVER = Path(__file__).with_name("hostile.py")
 
@@ -39,16 +38,5 @@ class Hostile:
 
 @contextmanager
 def hostile_server(cert: tuple[Path, Path] | None = None) -> Iterator[Hostile]:
-    port = free_port()
-    tls = [str(cert[0]), str(cert[1])] if cert else []
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port), *tls], cwd=Path(__file__).parents[2])
-    try:
-        assert wait_port("127.0.0.1", port, 15), "hostile server did not start"
+    with serve(SERVER, *([str(cert[0]), str(cert[1])] if cert else [])) as port:
         yield Hostile(f"{'https' if cert else 'http'}://127.0.0.1:{port}")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

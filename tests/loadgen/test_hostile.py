@@ -11,9 +11,9 @@ import itertools
 import pytest
 
 from brownout.http_options import MAX_REDIRECTS, HttpOptions
-from brownout.loadgen import load_records, start_load
 from brownout.loadgen.schedule import ConstantTimer
 from tests.loadgen.hostile_server import hostile_server, make_certificate
+from tests.loadgen.support import run_to_end
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -27,13 +27,6 @@ def hostile():
         yield server
 
 
-def _run(plan, wait=30.0):
-    run = start_load(plan)
-    try:
-        assert run.wait(wait) == 0, run.log_tail()
-    finally:
-        run.stop()
-    return run, load_records(run.record_paths())
 
 
 def _by_mode(df, modes):
@@ -45,7 +38,7 @@ def test_every_misbehaviour_is_classified_and_keeps_its_marks(hostile, make_plan
     load = {"arrival": {"kind": "constant", "rate": "13/s"}, "timeout": "1.5s", "drain": "3s"}
     headers = {"x-hostile-modes": ",".join(MODES), "x-hostile-mib": "2"}
     plan = make_plan(hostile.url, load, duration=2.0, lead=2.5, headers=headers)
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert len(df) == 26 and df.t_send.notna().all()
     got = _by_mode(df, MODES)
 
@@ -93,7 +86,7 @@ def test_huge_events_never_outlive_the_timeout(hostile, make_plan):
     headers = {"x-hostile-modes": "huge", "x-hostile-mib": "10", "x-hostile-seconds": "1,2,4"}
     plan = make_plan(hostile.url, load, duration=2.0, lead=2.5, headers=headers)
     expected = list(itertools.takewhile(lambda t: t < plan.end_at, ConstantTimer(3.0).times(plan.start_at)))
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert len(df) == len(expected) == 6  # every arrival has its record
     truth = hostile.truth()
     e2e = df.t_end - df.t_send
@@ -125,7 +118,7 @@ def test_load_verifies_tls_like_the_probes(tls_server, make_plan, trust):
     plan = make_plan(tls_server.url, load, duration=1.0, lead=2.5, headers={"x-hostile-modes": ",".join(modes)})
     options = {"system": HttpOptions(), "bundle": HttpOptions(ca_bundle=str(tls_server.cert), follow_redirects=True),
                "insecure": HttpOptions(verify_tls=False)}[trust]
-    run, df = _run(dataclasses.replace(plan, http=options))
+    run, df = run_to_end(dataclasses.replace(plan, http=options))
     assert len(df) == 6
     got = _by_mode(df, modes)
     if trust == "system":
@@ -148,9 +141,9 @@ def test_a_rag_api_of_another_shape_through_the_request_template(hostile, make_p
     load = {"request": "rag", "arrival": {"kind": "constant", "rate": "5/s"}, "http": http,
             "dataset": {"kind": "synthetic", "input_tokens": {"mean": 4}}}
     plan = make_plan(hostile.url, load, duration=0.6, lead=2.5)
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert len(df) == 3 and set(df.outcome) == {"ok"}, df[["outcome", "error"]]
     truth = hostile.truth()
-    bodies = [truth[rid]["body"] for rid in df.request_id]
+    bodies = [truth["ask " + rid]["body"] for rid in df.request_id]
     assert all(b["query"].startswith("Q: ") and len(b["query"]) > 3 for b in bodies)
     assert all(b["options"] == {"top_k": 3, "model": "fake-model"} for b in bodies)
