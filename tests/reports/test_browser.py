@@ -46,6 +46,10 @@ def test_report_of_a_real_run_loads_cleanly_in_chromium_and_shows_the_verdict(ch
     assert proc.returncode == 1, proc.stdout + proc.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["verdict"] == "failed"
+    fault_classes = results["phases"]["fault"]["errors_by_class"]
+    assert fault_classes, "a fragile region loss fails requests"
+    top = next(iter(fault_classes))
+    assert "failed how: fault: " in proc.stderr and f"{top} {fault_classes[top]}" in proc.stderr, proc.stderr  # last lines
 
     with Browser(chromium, tmp_path / "profile", width=1280) as browser:
         load = browser.load((out / "report.html").as_uri())
