@@ -31,13 +31,14 @@ def top_classes(window: WindowMetrics, n: int = TOP_CLASSES) -> str:
 
 
 def usage_line(results: RunResults) -> str:
-    """"usage disagrees with the stream on N requests", or "" when it never did."""
+    """"usage disagrees with the stream on N requests", with where the token counts came from; "" when it never did."""
     run = results.phases.get("run")
     count = run.usage_mismatches if run is not None else 0
     if not count:
         return ""
+    sources = ", ".join(f"{source} {n}" for source, n in run.token_sources.items())
     return (f"usage disagrees with the stream on {count} request{'s' if count != 1 else ''} "
-            "(their token counts come from the stream)")
+            f"(their token counts come from the stream; token sources of answered requests: {sources})")
 
 
 def arrivals_line(results: RunResults) -> str:

@@ -75,6 +75,8 @@ class WindowMetrics(ResultModel):
     errors_by_class: dict[str, int] = Field(default_factory=dict, description="Failed requests by error class, most first.")
     errors_by_status: dict[str, int] = Field(default_factory=dict, description="Failed requests by HTTP status, most first.")
     usage_mismatches: int = Field(0, description="Requests whose server usage disagreed with the stream (set aside).")
+    token_sources: dict[str, int] = Field(default_factory=dict, description="Answered requests by the source of their "
+                                          "token counts (usage, tokenizer, chunks, none): what output_tokens_per_s rests on.")
     anomalies: int = Field(0, description="Requests with a protocol anomaly that did not fail them (bytes after [DONE]).")
 
 

@@ -97,6 +97,7 @@ def window_metrics(
         errors_by_class=failures.errors_by_class(reqs),
         errors_by_status=failures.errors_by_status(reqs),
         usage_mismatches=failures.count_usage_mismatches(reqs),
+        token_sources=throughput.token_sources(reqs),
         anomalies=failures.count_anomalies(reqs),
     )
 

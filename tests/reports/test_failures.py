@@ -25,7 +25,8 @@ def results() -> RunResults:
     rows += [req(14.8, outcome="failed", error_class="throttled", status=429)]
     for t in range(10):
         row = req(15 + t / 2)
-        row["usage_mismatch"] = "usage says 1000000 output tokens, the stream carried 5" if t < 2 else None
+        if t < 2:  # what the load records for a usage it set aside
+            row.update(usage_mismatch="usage says 1000000 output tokens, the stream carried 5", token_source="chunks")
         row["anomaly"] = "after [DONE]: 12 more bytes (ignored)" if t == 5 else None
         rows.append(row)
     rows += [req(20 + t / 2) for t in range(20)]
@@ -39,6 +40,7 @@ def test_counts_per_class_and_status_per_phase_in_results(results):
     assert list(fault.errors_by_class) == ["timeout", "http_5xx", "throttled"]  # most first
     assert fault.errors_by_status == {"503": 3, "429": 1}
     assert fault.usage_mismatches == 2 and fault.anomalies == 1
+    assert fault.token_sources == {"chunks": 2, "usage": 8}
     assert results.phases["baseline"].errors_by_class == {"dropped": 2}
     assert results.phases["recovery"].errors_by_class == {}
     a = results.arrivals
@@ -50,7 +52,8 @@ def test_summary_console_and_junit_name_the_top_classes(results):
     lines = failure_lines(results)
     assert lines[0] == "baseline: 2 failed: dropped 2"
     assert lines[1] == "fault: 10 failed: timeout 6, http_5xx 3, throttled 1 (HTTP 503 ×3, HTTP 429 ×1)"
-    assert lines[2].startswith("usage disagrees with the stream on 2 requests")
+    assert lines[2] == ("usage disagrees with the stream on 2 requests (their token counts come from the stream; "
+                        "token sources of answered requests: chunks 2, usage 48)")
     markdown = render_markdown(results)
     assert "**Failed how:**" in markdown and f"- {lines[1]}" in markdown
     assert "arrivals: 62 scheduled = 60 sent + 2 dropped" in markdown
