@@ -83,7 +83,8 @@ class LocalSink:
 
 
 def request_headers(plan: LoadPlan, api_key: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Headers of every request. `identity` encoding: a gzipped SSE stream can't be read line by line.
+    """Headers of every request. `identity` encoding: compression would only cost the load CPU (a server that
+    compresses anyway is decoded as the bytes arrive, body.py).
 
     Plan headers are templates: `${VAR}` is resolved here from the load process's own
     environment, so a secret header never lands in plan.json.
