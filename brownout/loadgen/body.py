@@ -70,7 +70,11 @@ class BodyReader:
         self._raw = raw
         self._deadline = deadline      # time.monotonic() by which the request must be complete
         self._max = max_size
-        self._encoding = _flavour(encoding)
+        try:
+            self._encoding = _flavour(encoding)
+        except UnsupportedEncoding:
+            raw.release()  # the connection is not read to its end: close it, never reuse it
+            raise
         self._inflate: Any = None      # zlib decompressor, made from the first compressed bytes
         self._buf = bytearray()
         self._scan = 0                 # bytes of _buf already searched for a line end
@@ -90,7 +94,7 @@ class BodyReader:
                 return line
             self._scan = len(buf)
             if self._scan > self._max:
-                raise OversizedEvent(f"an SSE event over {self._max} bytes (load.max_event_size)")
+                raise self._refuse(OversizedEvent(f"an SSE event over {self._max} bytes (load.max_event_size)"))
             if self._eof:
                 line = bytes(buf)
                 buf.clear()
@@ -103,7 +107,7 @@ class BodyReader:
         while not self._eof:
             self._fill()
             if len(self._buf) > self._max:
-                raise OversizedEvent(f"a response body over {self._max} bytes (load.max_event_size)")
+                raise self._refuse(OversizedEvent(f"a response body over {self._max} bytes (load.max_event_size)"))
         data = bytes(self._buf)
         self._buf.clear()
         return data
@@ -123,6 +127,12 @@ class BodyReader:
         if not self._eof:
             self._raw.release()  # an unfinished response: its connection is closed, never reused
         return extra, self._eof
+
+    def _refuse(self, exc: Exception) -> Exception:
+        """`exc`, after closing the connection: a body not read to its end must never be reused."""
+        self._buf.clear()
+        self._raw.release()
+        return exc
 
     def _fill(self) -> None:
         data = self._pull() if self._encoding is None else self._decode()
@@ -144,7 +154,7 @@ class BodyReader:
                 inflate = self._inflate = zlib.decompressobj(_wbits(self._encoding, source))
             return inflate.decompress(source, _DECODE_STEP)
         except zlib.error as exc:
-            raise UnsupportedEncoding(f"{self._encoding} body could not be decoded: {exc}") from exc
+            raise self._refuse(UnsupportedEncoding(f"{self._encoding} body could not be decoded: {exc}")) from exc
 
     def _pull(self) -> bytes:
         """The next body bytes, as they come; b"" (and eof) when the response is complete."""

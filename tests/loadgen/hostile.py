@@ -15,7 +15,8 @@ Each misbehaviour a real server showed is one mode, chosen per request by the
   redirect      307 to /v1/chat/completions?hop=1, which answers like `ok`
   redirect_loop 307 to itself, forever
   gzip          the `ok` stream gzip-encoded, each event flushed on its own (timing kept)
-  deflate       the same with zlib-wrapped deflate
+  deflate       the same with zlib-wrapped deflate (RFC 9110's deflate)
+  raw_deflate   the same with raw deflate, as some servers send for `deflate`
   brotli        Content-Encoding: br (not decodable incrementally)
 POST /api/ask is a RAG API of another shape (`{"query": ...}` in, `{"data": {"text": ...}}` out),
 keeping each body it got under its request id in the truth. GET /health answers 200, GET /moved redirects (307) to it; GET /truth gives, per request id, the monotonic time its
@@ -70,9 +71,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         raise web.HTTPTemporaryRedirect("/v1/chat/completions")
     headers = {"content-type": "text/event-stream"}
     encoder = None
-    if mode in ("gzip", "deflate"):
-        headers["content-encoding"] = mode
-        encoder = zlib.compressobj(wbits=31 if mode == "gzip" else 15)
+    if mode in ("gzip", "deflate", "raw_deflate"):
+        headers["content-encoding"] = "gzip" if mode == "gzip" else "deflate"
+        encoder = zlib.compressobj(wbits={"gzip": 31, "deflate": 15, "raw_deflate": -15}[mode])
     elif mode == "brotli":
         headers["content-encoding"] = "br"
     resp = web.StreamResponse(headers=headers)

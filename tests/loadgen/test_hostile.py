@@ -18,7 +18,7 @@ from tests.loadgen.support import run_to_end
 pytestmark = pytest.mark.timeout(90)
 
 MODES = ["ok", "reset_mid", "stall_mid", "hang_done", "after_done", "usage_huge", "usage_zero", "redirect",
-         "redirect_loop", "gzip", "deflate", "brotli", "huge"]
+         "redirect_loop", "gzip", "deflate", "raw_deflate", "brotli", "huge"]
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,11 @@ def _by_mode(df, modes):
 
 
 def test_every_misbehaviour_is_classified_and_keeps_its_marks(hostile, make_plan):
-    load = {"arrival": {"kind": "constant", "rate": "13/s"}, "timeout": "1.5s", "drain": "3s"}
+    load = {"arrival": {"kind": "constant", "rate": "14/s"}, "timeout": "1.5s", "drain": "3s"}
     headers = {"x-hostile-modes": ",".join(MODES), "x-hostile-mib": "2"}
     plan = make_plan(hostile.url, load, duration=2.0, lead=2.5, headers=headers)
     run, df = run_to_end(plan)
-    assert len(df) == 26 and df.t_send.notna().all()
+    assert len(df) == 2 * len(MODES) and df.t_send.notna().all()
     got = _by_mode(df, MODES)
 
     def only(mode, **expected):
@@ -49,9 +49,10 @@ def test_every_misbehaviour_is_classified_and_keeps_its_marks(hostile, make_plan
         return rows
 
     only("ok", outcome="ok", output_tokens=5, token_source="usage")
-    for mode in ("gzip", "deflate"):  # decoded as they arrive: five gaps' worth of timing, never malformed SSE
+    for mode in ("gzip", "deflate", "raw_deflate"):  # decoded as they arrive: five gaps' worth of timing, never malformed SSE
         rows = only(mode, outcome="ok", output_tokens=5, token_source="usage")
         assert all(len(itl) == 4 for itl in rows.itl)
+        assert max(max(itl) for itl in rows.itl) >= 0.005  # events 10 ms apart arrive apart, not all at the end
     only("brotli", outcome="failed", error_class="unsupported_encoding", failed_at="before_first_token")
     only("huge", outcome="failed", error_class="oversized_event", failed_at="before_first_token")
     # a reset and a stall after three tokens keep the tokens, t_first and the gaps they had
