@@ -56,3 +56,8 @@ def make_plan(tmp_path):
         )
 
     return make
+
+
+from tests.e2e.conftest import brownout_env  # noqa: E402 - the e2e fixture, for the one full run here
+
+__all__ = ["brownout_env"]

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 
 import pytest
 
 from brownout.http_options import MAX_REDIRECTS, HttpOptions
 from brownout.loadgen.schedule import ConstantTimer
+from tests.e2e.conftest import run_brownout
 from tests.loadgen.hostile_server import hostile_server, make_certificate
 from tests.loadgen.support import run_to_end
 
@@ -110,29 +112,24 @@ def tls_server(tmp_path_factory):
         yield server
 
 
-@pytest.mark.parametrize("trust", ["system", "bundle", "insecure"])
+@pytest.mark.parametrize("trust", ["system", "bundle"])
 def test_load_verifies_tls_like_the_probes(tls_server, make_plan, trust):
-    """verify_tls (the default) applies to load traffic; ca_bundle trusts a private CA; verify_tls: false skips it.
-    With the bundle, follow_redirects follows a redirect and gives up on a loop after MAX_REDIRECTS."""
+    """verify_tls (the default) applies to load traffic, and ca_bundle trusts a private CA. With the bundle,
+    follow_redirects follows a redirect and gives up on a loop after MAX_REDIRECTS."""
     modes = ["ok", "redirect", "redirect_loop"]
     load = {"arrival": {"kind": "constant", "rate": "6/s"}, "timeout": "3s", "drain": "2s"}
     plan = make_plan(tls_server.url, load, duration=1.0, lead=2.5, headers={"x-hostile-modes": ",".join(modes)})
-    options = {"system": HttpOptions(), "bundle": HttpOptions(ca_bundle=str(tls_server.cert), follow_redirects=True),
-               "insecure": HttpOptions(verify_tls=False)}[trust]
+    options = HttpOptions() if trust == "system" else HttpOptions(ca_bundle=str(tls_server.cert), follow_redirects=True)
     run, df = run_to_end(dataclasses.replace(plan, http=options))
     assert len(df) == 6
-    got = _by_mode(df, modes)
     if trust == "system":
         assert set(df.error_class) == {"tls_certificate"} and set(df.failed_at) == {"before_headers"}
         return
-    assert set(got["ok"].outcome) == {"ok"}
-    if trust == "bundle":
-        assert set(got["redirect"].outcome) == {"ok"}
-        loop = got["redirect_loop"]
-        assert set(loop.error_class) == {"redirect"}
-        assert loop.error.str.contains(f"more than {MAX_REDIRECTS} redirects").all()
-    else:
-        assert set(got["redirect"].error_class) == {"redirect"}
+    got = _by_mode(df, modes)
+    assert set(got["ok"].outcome) == {"ok"} and set(got["redirect"].outcome) == {"ok"}
+    loop = got["redirect_loop"]
+    assert set(loop.error_class) == {"redirect"}
+    assert loop.error.str.contains(f"more than {MAX_REDIRECTS} redirects").all()
 
 
 def test_a_rag_api_of_another_shape_through_the_request_template(hostile, make_plan):
@@ -148,3 +145,27 @@ def test_a_rag_api_of_another_shape_through_the_request_template(hostile, make_p
     bodies = [truth["ask " + rid]["body"] for rid in df.request_id]
     assert all(b["query"].startswith("Q: ") and len(b["query"]) > 3 for b in bodies)
     assert all(b["options"] == {"top_k": 3, "model": "fake-model"} for b in bodies)
+
+
+
+def test_a_run_trusts_its_ca_bundle_in_load_probes_and_health_check(tls_server, brownout_env, tmp_path):
+    """One short `brownout run` against the HTTPS server: `ca_bundle` (relative to the file) is what the health
+    check, the probe and the load verify against; with the system CAs alone the health check would refuse it."""
+    (tmp_path / "ca.pem").write_bytes(tls_server.cert.read_bytes())
+    doc = {
+        "apiVersion": "brownout/v1", "kind": "Experiment", "metadata": {"name": "tls"},
+        "target": {"model": "fake-model", "endpoint": {"base_url": tls_server.url, "ca_bundle": "ca.pem"}},
+        "load": {"arrival": {"kind": "constant", "rate": "4/s"}, "timeout": "3s", "drain": "1s"},
+        "probes": [{"name": "health", "kind": "http", "path": "/health", "interval": "0.5s"}],
+        "phases": {"warmup": "0s", "baseline": "1s", "fault": "1s", "recovery": "1s"},
+    }
+    path = tmp_path / "tls.yaml"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    proc = run_brownout(["run", str(path), "--out", str(out), "--quiet"], brownout_env, timeout=120)
+    assert proc.returncode in (0, 6), proc.stdout + proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    run = results["phases"]["run"]
+    assert run["requests"] >= 8 and run["ok"] == run["requests"] and run["errors_by_class"] == {}
+    probes = [json.loads(line) for line in (out / "probes.jsonl").read_text().splitlines()]
+    assert probes and all(p["ok"] for p in probes), probes
