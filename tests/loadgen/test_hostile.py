@@ -147,7 +147,6 @@ def test_a_rag_api_of_another_shape_through_the_request_template(hostile, make_p
     assert all(b["options"] == {"top_k": 3, "model": "fake-model"} for b in bodies)
 
 
-
 def test_a_run_trusts_its_ca_bundle_in_load_probes_and_health_check(tls_server, brownout_env, tmp_path):
     """One short `brownout run` against the HTTPS server: `ca_bundle` (relative to the file) is what the health
     check, the probe and the load verify against; with the system CAs alone the health check would refuse it."""
