@@ -11,7 +11,10 @@ import pytest
 from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen import LoadPlan, RunClock
+from tests.e2e.conftest import brownout_env  # the e2e fixture, for the one full run in test_hostile.py
 from tests.loadgen.support import serve
+
+__all__ = ["brownout_env"]
 
 SERVER = Path(__file__).with_name("fake_llm.py")
 
@@ -56,8 +59,3 @@ def make_plan(tmp_path):
         )
 
     return make
-
-
-from tests.e2e.conftest import brownout_env  # noqa: E402 - the e2e fixture, for the one full run here
-
-__all__ = ["brownout_env"]
