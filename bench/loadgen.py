@@ -1,4 +1,4 @@
-"""Load generator bench: timing accuracy, throughput, open-loop fidelity, collector memory.
+"""Load generator bench: timing accuracy, throughput, huge-event CPU, open-loop fidelity, collector memory.
 
 Not a test: prints each figure next to its goal. Loopback only. Run:
     .venv/bin/python bench/loadgen.py [--quick]
@@ -35,6 +35,7 @@ from brownout.loadgen.progress import Collector
 from brownout.processes import free_port, wait_port
 
 SERVER = Path(__file__).resolve().parents[1] / "tests" / "loadgen" / "fake_llm.py"
+HOSTILE = SERVER.with_name("hostile.py")
 TTFT_MS = 50  # the ground-truth server's time to first token in the accuracy runs
 
 
@@ -59,9 +60,9 @@ def _pinned(cpu: int):
         os.sched_setaffinity(0, before)
 
 
-def _serve(truth: Path | None = None):
+def _serve(truth: Path | None = None, server: Path = SERVER):
     port = free_port()
-    args = [sys.executable, str(SERVER), str(port)] + ([str(truth)] if truth else [])
+    args = [sys.executable, str(server), str(port)] + ([str(truth)] if truth else [])
     with _pinned(0):
         proc = subprocess.Popen(args)
     assert wait_port("127.0.0.1", port, 15)
@@ -124,6 +125,31 @@ def throughput(tmp: Path, duration: float) -> None:
     print(f"throughput: {chunks} chunks, load process CPU {cpu:.2f} s -> {chunks / cpu:,.0f} chunks/s/core (goal >= 80,000)")
 
 
+def sse_cpu(tmp: Path, duration: float, sizes: tuple[int, ...]) -> None:
+    """Load-process CPU per MiB of SSE when each response is one event of `size` MiB (it must stay flat: linear reads).
+
+    CPU per MiB is the slope over a baseline run of tiny responses (Locust's start-up and idle cost).
+    """
+    srv, url = _serve(server=HOSTILE)
+    try:
+        def run(name: str, headers: dict[str, str]):
+            load = {"arrival": {"kind": "concurrency", "users": 1}, "drain": "1s", "max_event_size": "64MiB",
+                    "timeout": "60s"}
+            _, df, cpu = _load(url, tmp / name, load, headers, duration)
+            return int((df.outcome == "ok").sum()), len(df), cpu
+
+        _, base_n, base_cpu = run("sse-base", {"x-hostile-modes": "ok"})
+        print(f"huge SSE events: baseline (5-token responses) {base_n} requests, load process CPU {base_cpu:.2f} s")
+        for size in sizes:
+            ok, n, cpu = run(f"sse-{size}", {"x-hostile-modes": "huge", "x-hostile-mib": str(size)})
+            mib = ok * size
+            per = (cpu - base_cpu) / mib if mib else float("nan")
+            print(f"  {size:>3} MiB events: {ok}/{n} ok, {mib} MiB, CPU {cpu:.2f} s -> {per * 1000:.1f} ms CPU per MiB "
+                  f"({mib / max(cpu - base_cpu, 1e-9):.0f} MiB/s/core)")
+    finally:
+        srv.terminate(); srv.wait()
+
+
 def open_loop(tmp: Path, duration: float, rate: int) -> None:
     srv, url = _serve()
     try:
@@ -153,7 +179,7 @@ def collector_memory(tmp: Path, n: int) -> None:
 
 
 def main() -> None:
-    """`bench/loadgen.py [--quick] [accuracy|throughput|open_loop|memory ...]`: named sections only, else all."""
+    """`bench/loadgen.py [--quick] [accuracy|throughput|sse_cpu|open_loop|memory ...]`: named sections only, else all."""
     quick = "--quick" in sys.argv
     only = {a for a in sys.argv[1:] if not a.startswith("--")}
     with tempfile.TemporaryDirectory() as d:
@@ -164,6 +190,8 @@ def main() -> None:
                 accuracy(tmp, 8, 200, 2, 10)
         if not only or "throughput" in only:
             throughput(tmp, 3 if quick else 6)
+        if not only or "sse_cpu" in only:
+            sse_cpu(tmp, 3 if quick else 5, (1, 5, 20) if quick else (1, 2, 5, 10, 20, 40))
         if not only or "open_loop" in only:
             open_loop(tmp, 3 if quick else 6, 500)
         if not only or "memory" in only:

@@ -173,7 +173,7 @@ class _Run:
         from brownout.probes import ProbeRunner, ProbeTarget
 
         target = ProbeTarget(base_url=self.target.base_url, clock=self.clock, headers=self.target.auth_headers(),
-                             model=self.spec.target.model, verify_tls=self.target.verify_tls)
+                             model=self.spec.target.model, http=self.target.http_options())
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
@@ -212,6 +212,7 @@ class _Run:
             headers=self.target.header_templates(),
             clock_anchor=self.clock.anchor,  # load records and the fault timeline on exactly one time axis
             api_key_env=endpoint.api_key_env if endpoint else None,
+            http=self.target.http_options(),
         )
         with self.signals.deferred():
             self.load_run = start_load(plan)
@@ -641,6 +642,7 @@ def _warm_up_scoring(run: _Run) -> None:
 
 def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int | None) -> dict[str, Any]:
     from brownout.reports import build_results, write_all
+    from brownout.reports.failures import failure_lines
 
     run.timeline.run_end = run.clock.now()
     records = run.current_records()
@@ -660,6 +662,8 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
     )
     outputs = write_all(results, run.out_dir, records)
+    for line in failure_lines(results):  # "failed how?", next to the verdict
+        run.log(f"failed how: {line}", event="failures")
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import httpx
 
 from brownout.errors import TargetError
+from brownout.http_options import MAX_REDIRECTS, HttpOptions
 from brownout.experiments.journal import Journal
 from brownout.experiments.signals import SignalGate
 from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
@@ -136,10 +137,15 @@ class TargetSession:
         self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
         self.log(f"stream fault proxy {proxy.url} in front of the target")
 
-    @property
-    def verify_tls(self) -> bool:
+    def http_options(self) -> HttpOptions:
+        """TLS and redirect settings of every client (load, probes, health check); `ca_bundle` from the file's folder."""
         endpoint = self.spec.target.endpoint
-        return endpoint.verify_tls if endpoint is not None else True
+        if endpoint is None:
+            return HttpOptions()
+        bundle = str(self.loaded.path.parent / endpoint.ca_bundle) if endpoint.ca_bundle else None
+        if bundle is not None and not Path(bundle).is_file():
+            raise self.loaded.error_at("target.endpoint.ca_bundle", f"CA bundle {bundle} is not a readable file")
+        return HttpOptions(endpoint.verify_tls, bundle, endpoint.follow_redirects)
 
     def header_templates(self) -> dict[str, str]:
         """The endpoint's headers as written in the file (`${VAR}` unresolved), for plans written to disk."""
@@ -179,7 +185,10 @@ class TargetSession:
         last = ""
         while time.monotonic() < deadline:
             try:
-                response = httpx.get(url, headers=self.auth_headers(), timeout=2.0, verify=self.verify_tls)
+                http = self.http_options()
+                with httpx.Client(verify=http.ssl_context(), follow_redirects=http.follow_redirects,
+                                  max_redirects=MAX_REDIRECTS, timeout=2.0) as client:
+                    response = client.get(url, headers=self.auth_headers())
                 if response.status_code < 400:
                     return
                 last = f"status {response.status_code}"

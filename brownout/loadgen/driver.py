@@ -83,7 +83,8 @@ class LocalSink:
 
 
 def request_headers(plan: LoadPlan, api_key: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Headers of every request. `identity` encoding: a gzipped SSE stream can't be read line by line.
+    """Headers of every request. `identity` encoding: compression would only cost the load CPU (a server that
+    compresses anyway is decoded as the bytes arrive, body.py).
 
     Plan headers are templates: `${VAR}` is resolved here from the load process's own
     environment, so a secret header never lands in plan.json.
@@ -135,6 +136,8 @@ class Dispatcher:
         self.prompts = ctx.prompts
         self.pool = Pool(ctx.cap)
         self.sent = 0
+        self.waiting: dict[int, float] = {}              # arrivals spawned whose greenlet has not started: k -> t_sched
+        self.in_flight: dict[str, RequestRecord] = {}   # records sent and not yet handed to the sink
         dataset = plan.load.dataset
         self.sessions = dataset.sessions if isinstance(dataset, SyntheticDataset) else None
         self.settings = ExchangeSettings(
@@ -146,6 +149,10 @@ class Dispatcher:
             keep_text=self.sessions is not None,
             tokenizer=ctx.tokenizer,
             send_marks=SendMarks(client, plan.base_url),
+            max_event_size=plan.load.max_event_size,
+            usage_tolerance=plan.load.usage_tolerance,
+            follow_redirects=plan.http.follow_redirects,
+            answer=plan.load.http.answer if plan.load.http is not None else None,
         )
 
     def run(self) -> None:
@@ -179,6 +186,7 @@ class Dispatcher:
                 fail(rec, "dropped", f"in-flight cap {self.ctx.cap} full", clock.now())
                 self.ctx.sink.add(rec)
                 continue
+            self.waiting[k] = t
             self.pool.spawn(self._one, k, t)
 
     def _closed_loop(self, arrival: ConcurrencyArrival) -> None:
@@ -206,6 +214,7 @@ class Dispatcher:
 
     def _one(self, k: int, t_sched: float | None) -> None:
         """Arrival k: one request, or a whole session when the prompt has follow-up turns."""
+        self.waiting.pop(k, None)
         prompt = self.prompts[k % len(self.prompts)]
         request_id = f"{self.worker}-{k}"
         session = request_id if prompt.followups else None
@@ -224,20 +233,32 @@ class Dispatcher:
 
     def _send(self, request_id: str, prompt: Prompt, t_sched: float | None, session: str | None) -> tuple[RequestRecord, Reply | None]:
         plan = self.plan
-        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature)
+        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature, plan.load.http)
         rec = RequestRecord(request_id, spec.kind, self.worker, t_sched=t_sched, t_send=None, session=session)
         self.sent += 1
+        self.in_flight[request_id] = rec
         self.ctx.sink.stats(self.sent, len(self.pool))
         try:
             reply = exchange(self.client, spec, rec, self.settings)
         except gevent.GreenletExit:
-            why = "stopped while in flight" if self.ctx.stop.is_set() else f"still in flight when the {self.plan.load.drain:g}s drain ended"
-            abandon(rec, why, self.clock.now())
-            self.ctx.sink.add(rec)
+            self._abandon(rec)
             raise
-        self.ctx.sink.add(rec)
+        if self.in_flight.pop(request_id, None) is not None:
+            self.ctx.sink.add(rec)
         self.ctx.sink.stats(self.sent, len(self.pool) - 1)
         return rec, reply
+
+    def _abandon(self, rec: RequestRecord) -> None:
+        """Record `rec` as abandoned unless it already went to the sink: every arrival ends as exactly one record."""
+        if self.in_flight.pop(rec.request_id, None) is None:
+            return
+        drain = f"the {self.plan.load.drain:g}s drain ended"
+        if rec.t_send is None:
+            why = "stopped before it was sent" if self.ctx.stop.is_set() else f"not yet sent when {drain}"
+        else:
+            why = "stopped while in flight" if self.ctx.stop.is_set() else f"still in flight when {drain}"
+        abandon(rec, why, self.clock.now())
+        self.ctx.sink.add(rec)
 
     def _drain(self) -> None:
         """Let in-flight requests finish for `drain` (STOP_DRAIN after a stop), then abandon them."""
@@ -248,6 +269,13 @@ class Dispatcher:
             if stop.is_set():
                 end = min(end, clock.now() + STOP_DRAIN)
         self.pool.kill(block=True, timeout=2.0)
+        # Greenlets killed before they ran, or that did not die in time, left no record: write it now.
+        for k, t in sorted(self.waiting.items()):
+            rec = RequestRecord(f"{self.worker}-{k}", self.plan.load.request, self.worker, t_sched=t, t_send=None)
+            self.in_flight[rec.request_id] = rec
+        self.waiting.clear()
+        for rec in list(self.in_flight.values()):
+            self._abandon(rec)
         self.ctx.sink.stats(self.sent, 0)
 
 
@@ -256,9 +284,13 @@ def driver_user(ctx: WorkerContext | None) -> type[FastHttpUser]:
 
     class LoadDriver(FastHttpUser):
         wait_time = constant(0)
+        max_redirects = 0  # exchange.py follows them itself, when the target allows it
 
         def __init__(self, environment: Any) -> None:
             assert ctx is not None and ctx.plan is not None
+            # FastHttpUser does not verify certificates unless told: follow target.endpoint.verify_tls / ca_bundle
+            self.insecure = not ctx.plan.http.verify_tls
+            self.ssl_context_factory = ctx.plan.http.ssl_context
             self.host = ctx.plan.base_url.rstrip("/")
             self.network_timeout = ctx.plan.load.timeout
             self.connection_timeout = min(ctx.plan.load.timeout, CONNECT_TIMEOUT)

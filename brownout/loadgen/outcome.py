@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +24,9 @@ class Verdict:
 
 
 def status_class(status: int) -> str | None:
-    """Error class of an HTTP status; None for success."""
+    """Error class of an HTTP status; None for success. A 3xx reaching here was not followed."""
+    if 300 <= status < 400:
+        return "redirect"
     if status == 429:
         return "throttled"
     if 400 <= status < 500:
@@ -41,6 +44,10 @@ def transport_error_class(exc: BaseException, after_headers: bool) -> str:
     after the headers that is a cut stream, before them a closed connection.
     """
     exc = getattr(exc, "original", None) or exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "tls_certificate"
+    if isinstance(exc, ssl.SSLError):
+        return "tls_error"
     if isinstance(exc, ConnectionRefusedError):
         return "connect_refused"
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):

@@ -7,6 +7,7 @@ in the environment variable named by `api_key_env`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.http_options import HttpOptions
 
 __all__ = ["RECORDS_FILE", "STATUS_FILE", "LoadPlan"]
 
@@ -34,6 +36,7 @@ class LoadPlan:
     headers: dict[str, str] = field(default_factory=dict)  # header templates; ${VAR} resolved by the load process
     api_key_env: str | None = None  # the subprocess reads the key from this variable
     clock_anchor: tuple[float, float] | None = None  # RunClock.anchor of the caller; the local load process reuses it
+    http: HttpOptions = field(default_factory=HttpOptions)  # TLS and redirects, as probes and the health check use them
 
     @property
     def primary_model(self) -> str:
@@ -52,6 +55,7 @@ class LoadPlan:
             "headers": dict(self.headers),
             "api_key_env": self.api_key_env,
             "clock_anchor": list(self.clock_anchor) if self.clock_anchor is not None else None,
+            "http": dataclasses.asdict(self.http),
         }
         return json.dumps(data, indent=2)
 
@@ -71,4 +75,5 @@ class LoadPlan:
             headers=dict(data.get("headers") or {}),
             api_key_env=data.get("api_key_env"),
             clock_anchor=(float(anchor[0]), float(anchor[1])) if anchor else None,
+            http=HttpOptions(**data.get("http", {})),
         )

@@ -20,6 +20,7 @@ from typing import IO, Iterable, Literal
 
 __all__ = [
     "ERROR_CLASSES",
+    "FAILED_AT",
     "Outcome",
     "RecordWriter",
     "RequestRecord",
@@ -44,9 +45,18 @@ ERROR_CLASSES = (
     "malformed_sse",     # unparseable event or JSON
     "error_body",        # 200 with an error object in the body
     "empty_completion",  # completed with no generated content
+    "oversized_event",   # one SSE event (or a body) over load.max_event_size
+    "unsupported_encoding",  # compressed with a Content-Encoding other than gzip or deflate
+    "redirect",          # a 3xx not followed (follow_redirects off), or more than MAX_REDIRECTS
+    "tls_certificate",   # the server's certificate failed verification
+    "tls_error",         # any other TLS failure
     "dropped",           # never sent: the in-flight cap was full at t_sched
     "client_error",      # anything else, with the exception text in `error`
 )
+
+FAILED_AT = ("before_headers", "before_first_token", "mid_stream")
+"""Where a request failed, from the marks it reached: `failed_at` of a failed record (None when never sent).
+Nothing after `[DONE]` fails a request: it is recorded as its `anomaly` ("after [DONE]: ...")."""
 
 
 class RunClock:
@@ -92,6 +102,9 @@ class RequestRecord:
     outcome: Outcome = "failed"
     error_class: str | None = None  # one of ERROR_CLASSES when failed
     error: str | None = None        # short human text
+    failed_at: str | None = None    # one of FAILED_AT when failed after it was sent
+    anomaly: str | None = None      # a protocol anomaly that did not fail the request (bytes after [DONE], ...)
+    usage_mismatch: str | None = None  # the server's usage disagreed with the stream and was set aside (tokens.py)
     degraded_reason: str | None = None
     model: str | None = None        # model that served it (from the response)
     served_by: str | None = None    # who served it, as `outcome.served_by` reads it (header or JSON field)

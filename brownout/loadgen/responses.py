@@ -24,6 +24,7 @@ class Reply:
     streamed: bool
     done: bool = False                  # stream: saw [DONE]; body: parsed completely
     content_events: int = 0             # content-carrying events (1 for a non-empty body)
+    content_bytes: int = 0              # UTF-8 bytes of the streamed text (an upper bound on its tokens)
     t_first: float | None = None
     t_last: float | None = None
     itl: list[float] = field(default_factory=list)
@@ -78,6 +79,7 @@ class StreamParser:
         _common(reply, event, self.served_by)
         text = _event_text(self.kind, event) if reply.error_body is None else ""
         if text:
+            reply.content_bytes += len(text.encode())
             if self.keep_text:
                 reply.answer.append(text)
             if reply.t_first is None:
@@ -88,8 +90,12 @@ class StreamParser:
             reply.content_events += 1
 
 
-def parse_body(kind: str, body: bytes, served_by: str | None = None) -> Reply:
-    """A complete non-streamed response body; `served_by` as in StreamParser."""
+def parse_body(kind: str, body: bytes, served_by: str | None = None, answer: str | None = None) -> Reply:
+    """A complete non-streamed response body; `served_by` as in StreamParser.
+
+    `answer` (`load.http.answer`) is the dotted path of the generated text, list
+    items by index (`choices.0.text`), instead of the kind's default place.
+    """
     reply = Reply(streamed=False)
     try:
         data = json.loads(body)
@@ -103,7 +109,14 @@ def parse_body(kind: str, body: bytes, served_by: str | None = None) -> Reply:
     if reply.error_body is not None:
         return reply
     reply.done = True
-    if kind == "embeddings":
+    if answer is not None:
+        value: Any = data
+        for key in answer.split("."):
+            value = value[int(key)] if isinstance(value, list) and key.isdigit() and int(key) < len(value) else _get(value, key)
+        has_content = bool(value)
+        if isinstance(value, str) and value:
+            reply.answer.append(value)
+    elif kind == "embeddings":
         items = data.get("data")
         has_content = bool(items) and isinstance(items, list) and bool(_get(items[0], "embedding"))
     elif kind == "rag":

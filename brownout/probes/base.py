@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Generic, TypeVar
@@ -49,6 +50,10 @@ def failure_reason(exc: BaseException) -> str:
     """A short, stable reason for a transport failure: "connection refused", "connection reset", ..."""
     chain = list(_chain(exc))
     text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
+        return f"tls_certificate: {next(e for e in chain if isinstance(e, ssl.SSLCertVerificationError))}"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return f"redirect: {exc}"
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
         return "connection refused"
     if any(isinstance(e, ConnectionResetError) for e in chain) or "Connection reset" in text:
@@ -61,6 +66,10 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def expect_status(response: httpx.Response, expected: int = 200) -> None:
+    """A redirect (not followed: `follow_redirects` is off) is named with its location, as the load names it."""
+    if response.is_redirect and response.status_code != expected:
+        location = response.headers.get("location")
+        raise CheckFailed(f"redirect: status {response.status_code} to {location} (follow_redirects is off)")
     if response.status_code != expected:
         raise CheckFailed(f"status {response.status_code} != {expected}")
 

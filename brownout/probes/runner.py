@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from brownout.http_options import MAX_REDIRECTS
+
 from brownout.errors import ProbeError
 from brownout.experiments.spec.probes import Probe
 from brownout.probes.background import BackgroundLoop
@@ -95,7 +97,9 @@ class ProbeRunner:
 
     def _new_client(self) -> httpx.AsyncClient:
         # trust_env=False: an HTTP_PROXY in the environment must not reroute probes.
-        return httpx.AsyncClient(verify=self.target.verify_tls, trust_env=False, follow_redirects=False)
+        http = self.target.http
+        return httpx.AsyncClient(verify=http.ssl_context(), trust_env=False, follow_redirects=http.follow_redirects,
+                                 max_redirects=MAX_REDIRECTS)
 
     async def _once(self, check: ProbeCheck) -> ProbeResult:
         async with self._new_client() as client:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from brownout.http_options import HttpOptions
 from brownout.loadgen.records import RunClock
 
 __all__ = ["ProbeTarget"]
@@ -22,7 +23,7 @@ class ProbeTarget:
     clock: RunClock
     headers: Mapping[str, str] = field(default_factory=dict)
     model: str = "sandbox-large"          # chat/embeddings model when the probe names none
-    verify_tls: bool = True
+    http: HttpOptions = field(default_factory=HttpOptions)  # TLS and redirects, as the load uses them
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

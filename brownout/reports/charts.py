@@ -1,8 +1,10 @@
-"""Timeline charts as inline SVG, drawn in Python at report time (no script, no network).
+"""Charts as inline SVG, drawn in Python at report time (no script, no network).
 
-A chart is a few polylines over time with the fault windows shaded, phase
-boundaries drawn and events ticked. Missing values (None) break the line; an
-infinite value is drawn on the top edge, in the series' colour, as a cross.
+A timeline chart is a few polylines over time with the fault windows shaded,
+phase boundaries drawn and events ticked. Missing values (None) break the line;
+an infinite value is drawn on the top edge, in the series' colour, as a cross.
+A stacked bar chart (`render_stacked_bars`) shows counts per category, one bar
+a category, one colour a series (failed requests by error class per phase).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
-__all__ = ["Band", "Chart", "Line", "Marker", "Point", "render_chart"]
+__all__ = ["Band", "Chart", "Line", "Marker", "Point", "StackedBars", "render_chart", "render_stacked_bars"]
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2")
 
@@ -146,5 +148,52 @@ def render_chart(chart: Chart) -> str:
     for point in chart.points:
         out.append(f'<circle cx="{sx(point.t):.1f}" cy="{sy(point.value):.1f}" r="5" fill="{point.color}" class="point">'
                    f'<title>{escape(point.tooltip)}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class StackedBars:
+    title: str
+    categories: list[str]                   # one bar each, left to right
+    series: list[tuple[str, list[int]]]     # (label, count per category), stacked bottom up in this order
+    width: int = 1180
+    height: int = 260
+
+
+def render_stacked_bars(chart: StackedBars) -> str:
+    """SVG markup of a stacked bar chart; every segment has a title with its label and count."""
+    w, h = chart.width, chart.height
+    legend_rows = max(1, math.ceil(len(chart.series) / 6))
+    plot_w, plot_h = w - _LEFT - _RIGHT, h - _TOP - _BOTTOM - 14 * (legend_rows - 1)
+    totals = [sum(values[i] for _, values in chart.series) for i in range(len(chart.categories))]
+    y_top = _nice(max(totals, default=0))
+    slot = plot_w / max(len(chart.categories), 1)
+    bar = min(120.0, slot * 0.6)
+    out = [f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{escape(chart.title)}" class="chart">',
+           f'<text x="{_LEFT}" y="18" class="chart-title">{escape(chart.title)}</text>']
+    for i in range(5):
+        v = y_top * i / 4
+        y = _TOP + plot_h * (1 - v / y_top)
+        out.append(f'<line x1="{_LEFT}" x2="{w - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                   f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{v:g}</text>')
+    for c, category in enumerate(chart.categories):
+        x = _LEFT + slot * c + (slot - bar) / 2
+        base = 0
+        for k, (label, values) in enumerate(chart.series):
+            count = values[c]
+            if count:
+                y0 = _TOP + plot_h * (1 - (base + count) / y_top)
+                height = plot_h * count / y_top
+                out.append(f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bar:.1f}" height="{max(height, 0.5):.1f}" '
+                           f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(category)}: {escape(label)} {count}</title></rect>')
+                base += count
+        out.append(f'<text x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" class="tick" text-anchor="middle">'
+                   f'{escape(category)} ({totals[c]})</text>')
+    for k, (label, _) in enumerate(chart.series):
+        lx = _LEFT + 8 + (k % 6) * 170
+        ly = h - 14 * (legend_rows - k // 6)
+        out.append(f'<rect x="{lx}" y="{ly}" width="12" height="4" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                   f'<text x="{lx + 16}" y="{ly + 5}" class="legend">{escape(label)}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -13,14 +13,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from brownout.experiments.timeline import FAULT_DRIFT_WARNING
-from brownout.reports.charts import Band, Chart, Line, Marker, render_chart
+from brownout.reports.charts import Band, Chart, Line, Marker, StackedBars, render_chart, render_stacked_bars
+from brownout.reports.failures import arrivals_line, class_table, usage_line
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_time, format_value
 from brownout.reports.markdown import PHASE_ROWS, SATURATED_BANNER, fault_timings, phase_cell, status_note
 from brownout.reports.models import HarnessCheck, ObjectiveResult
 from brownout.reports.results import SCORED_VERDICTS, RunResults
 from brownout.reports.selfcheck import FIGURES
 
-__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "harness_rows", "render_html", "template_env", "timeline_charts",
+__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "failure_chart", "harness_rows", "render_html", "template_env", "timeline_charts",
            "write_html"]
 
 # Symbols every stock font has (DejaVu, Liberation): the Markdown's emoji render as empty boxes on a
@@ -133,8 +134,16 @@ def timeline_charts(results: RunResults) -> list[str]:
     return [render_chart(c) for c in charts]
 
 
+def failure_chart(results: RunResults) -> str:
+    """Failed requests per phase, stacked by error class (HTTP statuses are in the table only: they overlap)."""
+    phases, rows = class_table(results)
+    series = [(label, counts) for label, counts in rows if not label.startswith("HTTP ")]
+    return render_stacked_bars(StackedBars("Failed requests by error class", phases, series))
+
+
 def render_html(results: RunResults) -> str:
     t0 = results.timeline.run_start
+    failure_phases, failure_rows = class_table(results)
     context = dict(
         r=results,
         verdict_badge=VERDICT_BADGES[results.verdict],
@@ -152,6 +161,10 @@ def render_html(results: RunResults) -> str:
         harness_rows=harness_rows(results.harness),
         fault_timings=fault_timings(results.timeline),
         drift_warning=FAULT_DRIFT_WARNING,
+        failure_phases=failure_phases,
+        failure_rows=failure_rows,
+        failure_chart=Markup(failure_chart(results)) if failure_rows else "",
+        failure_notes=[line for line in (usage_line(results), arrivals_line(results)) if line],
     )
     return template_env().get_template("report.html.j2").render(**context)
 

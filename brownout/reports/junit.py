@@ -17,19 +17,23 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+from brownout.reports.failures import top_classes
 from brownout.reports.fmt import format_score
-from brownout.reports.models import ObjectiveResult
+from brownout.reports.models import ObjectiveResult, WindowMetrics
 from brownout.reports.results import RunResults
 
 __all__ = ["render_junit", "write_junit"]
 
 
-def _case(suite: ET.Element, result: ObjectiveResult, classname: str, seconds: float) -> None:
+def _case(suite: ET.Element, result: ObjectiveResult, classname: str, window: WindowMetrics | None) -> None:
+    seconds = window.end - window.start if window else 0.0
     case = ET.SubElement(suite, "testcase", name=f"{result.name} [{result.phase}]", classname=classname,
                          time=f"{seconds:.3f}")
     detail = f"{result.label} over the {result.phase} window; {result.message}"
+    failed_how = top_classes(window) if window is not None else ""
     if result.status == "fail":
-        ET.SubElement(case, "failure", message=result.message, type="objective_failed").text = detail
+        message = f"{result.message}; failed requests: {failed_how}" if failed_how else result.message
+        ET.SubElement(case, "failure", message=message, type="objective_failed").text = detail
     elif result.inconclusive_reason == "harness":
         ET.SubElement(case, "skipped", message=f"inconclusive (harness saturated): {result.message}")
     elif result.status == "inconclusive" and not result.passed:
@@ -61,8 +65,7 @@ def _suite(root: ET.Element, name: str, results: list[ObjectiveResult], run: Run
                           errors="0", skipped=str(skipped), time="0", timestamp=timestamp,
                           hostname=run.environment.host)
     for r in results:
-        window = run.phases.get(r.phase)
-        _case(suite, r, name, window.end - window.start if window else 0.0)
+        _case(suite, r, name, run.phases.get(r.phase))
     return suite
 
 

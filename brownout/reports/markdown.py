@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
+from brownout.reports.failures import arrivals_line, failure_lines
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_value
 from brownout.reports.models import ObjectiveResult
 from brownout.reports.results import RunResults
@@ -138,6 +139,11 @@ def render_markdown(results: RunResults) -> str:
         lines += ["| metric | " + " | ".join(phases) + " |", "|---" * (len(phases) + 1) + "|"]
         lines += [f"| {row[0]} | " + " | ".join(phase_cell(results, p, row) for p in phases) + " |" for row in PHASE_ROWS]
         lines.append("")
+    failures = failure_lines(results)
+    if failures:
+        lines += ["**Failed how:**", ""] + [f"- {_escape(line)}" for line in failures] + [""]
+    if arrivals_line(results):
+        lines += [arrivals_line(results), ""]
     lines += _late_faults(results.timeline)
     recovery = results.recovery
     lines.append(f"Time to recover: **{format_value(recovery.value, 'time_to_recover')}** ({recovery.status}). "

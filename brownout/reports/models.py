@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "Arrivals",
     "BucketMetrics",
     "FailoverResult",
     "HarnessCheck",
@@ -71,6 +72,21 @@ class WindowMetrics(ResultModel):
     latency: dict[str, LatencyStats] = Field(description="Plain: over ok and degraded requests.")
     latency_adjusted: dict[str, LatencyStats] = Field(description="Failed requests count as +inf.")
     probe_success_rate: dict[str, Value] = Field(default_factory=dict)
+    errors_by_class: dict[str, int] = Field(default_factory=dict, description="Failed requests by error class, most first.")
+    errors_by_status: dict[str, int] = Field(default_factory=dict, description="Failed requests by HTTP status, most first.")
+    usage_mismatches: int = Field(0, description="Requests whose server usage disagreed with the stream (set aside).")
+    token_sources: dict[str, int] = Field(default_factory=dict, description="Answered requests by the source of their "
+                                          "token counts (usage, tokenizer, chunks, none): what output_tokens_per_s rests on.")
+    anomalies: int = Field(0, description="Requests with a protocol anomaly that did not fail them (bytes after [DONE]).")
+
+
+class Arrivals(ResultModel):
+    """The open-loop arrivals of the run: every one ends as exactly one record, so scheduled = sent + dropped."""
+
+    scheduled: int
+    sent: int = Field(description="Dispatched to a request (including those the harness abandoned before sending).")
+    dropped: int = Field(description="Never sent: the in-flight cap was full.")
+    abandoned_unsent: int = Field(0, description="Dispatched, but abandoned (drain, stop) before the request went out.")
 
 
 class BucketMetrics(ResultModel):

@@ -22,7 +22,9 @@ from brownout.experiments.spec.experiment import Experiment
 from brownout.experiments.timeline import Timeline
 from brownout.probes.result import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
+from brownout.reports.metrics.failures import arrival_counts
 from brownout.reports.models import (
+    Arrivals,
     BucketMetrics,
     FailoverResult,
     HarnessCheck,
@@ -114,6 +116,7 @@ class RunResults(ResultModel):
     harness: HarnessCheck = Field(default_factory=lambda: HarnessCheck(saturated=False),
                                   description="The harness self-check; saturated makes latency objectives inconclusive.")
     phases: dict[str, WindowMetrics]
+    arrivals: Arrivals | None = Field(None, description="Open-loop arrivals: scheduled = sent + dropped (none in closed loop).")
     buckets: list[BucketMetrics]
     bucket_width: float
     recovery: RecoveryResult
@@ -195,7 +198,9 @@ def build_results(
     score, components = (resilience_score([*slos, *steady_state], phases, recovery, scoring,
                                           harness_saturated=check.saturated)
                          if verdict in SCORED_VERDICTS else (None, []))
+    scheduled, sent, dropped, unsent = arrival_counts(records)
     return RunResults(
+        arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
         experiment=spec.metadata.name,
         description=spec.metadata.description,
         spec=spec_document,

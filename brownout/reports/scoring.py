@@ -13,7 +13,7 @@ import pandas as pd
 from brownout.experiments.spec.experiment import Experiment
 from brownout.experiments.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.experiments.timeline import Timeline
-from brownout.reports.metrics import latency, outcomes, throughput
+from brownout.reports.metrics import failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics
 from brownout.reports.metrics.table import RequestTable
@@ -94,6 +94,11 @@ def window_metrics(
         latency={m: _stats(reqs, m, False) for m in _LATENCY_ORDER},
         latency_adjusted={m: _stats(reqs, m, True) for m in _LATENCY_ORDER},
         probe_success_rate={name: probe_metrics.probe_success_rate(runs, name) for name in probe_names},
+        errors_by_class=failures.errors_by_class(reqs),
+        errors_by_status=failures.errors_by_status(reqs),
+        usage_mismatches=failures.count_usage_mismatches(reqs),
+        token_sources=throughput.token_sources(reqs),
+        anomalies=failures.count_anomalies(reqs),
     )
 
 

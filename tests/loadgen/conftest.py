@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +11,10 @@ import pytest
 from brownout.experiments.spec.load import Load
 from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen import LoadPlan, RunClock
-from brownout.processes import free_port, wait_port
+from tests.e2e.conftest import brownout_env  # the e2e fixture, for the one full run in test_hostile.py
+from tests.loadgen.support import serve
+
+__all__ = ["brownout_env"]
 
 SERVER = Path(__file__).with_name("fake_llm.py")
 
@@ -35,18 +36,8 @@ class FakeServer:
 
 @pytest.fixture(scope="module")
 def fake_server():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], cwd=Path(__file__).parents[2])
-    try:
-        assert wait_port("127.0.0.1", port, 15), "fake server did not start"
+    with serve(SERVER) as port:
         yield FakeServer(port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

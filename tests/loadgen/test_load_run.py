@@ -12,17 +12,11 @@ import pytest
 from brownout.loadgen import RunClock, load_records, start_load
 from brownout.loadgen.schedule import PoissonTimer
 from brownout.processes import free_port, pid_alive
+from tests.loadgen.support import run_to_end
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _run(plan, wait=30.0):
-    run = start_load(plan)
-    try:
-        assert run.wait(wait) == 0, run.log_tail()
-    finally:
-        run.stop()
-    return run, load_records(run.record_paths())
 
 
 def _after_ready(run, df):
@@ -36,7 +30,7 @@ def _after_ready(run, df):
 def test_constant_rate_sends_on_schedule(fake_server, make_plan):
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "20/s"}}, duration=2.0, lead=3.0,
                      headers={"x-fake-tokens": "4"})
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert len(df) == 40
     assert set(df.outcome) == {"ok"}
     on_time = _after_ready(run, df)
@@ -53,7 +47,7 @@ def test_poisson_sends_the_seeded_schedule(fake_server, make_plan):
     load = {"arrival": {"kind": "poisson", "rate": "30/s"}, "seed": 7}
     plan = make_plan(fake_server.url, load, duration=2.0, lead=3.0, headers={"x-fake-tokens": "2"})
     expected = list(itertools.takewhile(lambda t: t < plan.end_at, PoissonTimer(30, 1.0, 7).times(plan.start_at)))
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert 30 <= len(expected) <= 90
     assert len(df) == len(expected)
     assert sorted(df.t_sched) == pytest.approx(expected)
@@ -65,7 +59,7 @@ def test_closed_loop_keeps_n_in_flight(fake_server, make_plan):
     headers = {"x-fake-ttft-ms": "50", "x-fake-itl-ms": "25", "x-fake-tokens": "4"}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "concurrency", "users": 3}}, duration=1.5, headers=headers,
                      lead=4.0)
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert df.t_sched.isna().all() and set(df.outcome) == {"ok"}
     # concurrency at many instants inside the run (once the load process was ready), counted from the records
     begin = max(plan.start_at, run.progress().ready_at)
@@ -79,7 +73,7 @@ def test_closed_loop_keeps_n_in_flight(fake_server, make_plan):
 def test_ttft_and_itl_match_known_delays(fake_server, make_plan):
     headers = {"x-fake-ttft-ms": "60", "x-fake-itl-ms": "20", "x-fake-tokens": "6"}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "5/s"}}, duration=1.0, headers=headers)
-    _, df = _run(plan)
+    _, df = run_to_end(plan)
     assert len(df) == 5 and set(df.outcome) == {"ok"}
     ttft = df.t_first - df.t_send
     assert ttft.min() >= 0.058 and ttft.median() < 0.09, ttft.tolist()
@@ -105,7 +99,7 @@ def test_each_failure_is_classified(fake_server, make_plan):
     headers = {"x-fake-modes": ",".join(MODES), "x-fake-tokens": "5"}
     load = {"arrival": {"kind": "constant", "rate": f"{2 * n}/s"}, "timeout": "1s", "drain": "3s"}
     plan = make_plan(fake_server.url, load, duration=1.0, headers=headers)
-    run, _ = _run(plan)
+    run, _ = run_to_end(plan)
     records = [json.loads(line) for line in run.record_paths()[0].read_text().splitlines()]
     assert len(records) == 2 * n
     for rec in records:
@@ -125,7 +119,7 @@ def test_each_failure_is_classified(fake_server, make_plan):
 )
 def test_request_kinds(fake_server, make_plan, request_kind, stream):
     load = {"arrival": {"kind": "constant", "rate": "10/s"}, "request": request_kind, "stream": stream}
-    _, df = _run(make_plan(fake_server.url, load, duration=0.5, headers={"x-fake-tokens": "3", "x-fake-region": "eu"},
+    _, df = run_to_end(make_plan(fake_server.url, load, duration=0.5, headers={"x-fake-tokens": "3", "x-fake-region": "eu"},
                            served_by={"header": "x-sandbox-region", "regions": {"eu": "eu-west"}}))
     assert len(df) == 5
     assert set(df.outcome) == {"ok"}, df.error.tolist()
@@ -138,7 +132,7 @@ def test_request_kinds(fake_server, make_plan, request_kind, stream):
 
 def test_two_workers_merge_into_one_data_set(fake_server, make_plan):
     load = {"arrival": {"kind": "constant", "rate": "20/s"}, "workers": 2}
-    run, df = _run(make_plan(fake_server.url, load, duration=1.5, lead=3.0, headers={"x-fake-tokens": "2"}))
+    run, df = run_to_end(make_plan(fake_server.url, load, duration=1.5, lead=3.0, headers={"x-fake-tokens": "2"}))
     assert len(df) == 30 and df.request_id.is_unique
     assert set(df.worker) == {"w0", "w1"}
     assert (df.worker == "w0").sum() == 15
@@ -188,7 +182,7 @@ def test_header_templates_are_resolved_by_the_load_process_and_never_written(fak
     monkeypatch.setenv("BROWNOUT_TEST_SECRET_TOKENS", "3")
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "5/s"}}, duration=0.6,
                      headers={"x-fake-tokens": "${BROWNOUT_TEST_SECRET_TOKENS}"})
-    _, df = _run(plan)
+    _, df = run_to_end(plan)
     assert len(df) and set(df["output_tokens"]) == {3}
     written = (plan.out_dir / "plan.json").read_text()
     assert "${BROWNOUT_TEST_SECRET_TOKENS}" in written and '"3"' not in written
@@ -200,7 +194,7 @@ def test_load_process_shares_the_callers_clock_anchor(fake_server, make_plan):
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "5/s"}}, duration=1.0)
     start = shifted.now() + 2.0
     plan = dataclasses.replace(plan, start_at=start, end_at=start + 1.0, clock_anchor=shifted.anchor)
-    run, df = _run(plan, wait=15.0)
+    run, df = run_to_end(plan, wait=15.0)
     assert len(df) == 5 and set(df.outcome) == {"ok"}
     on_time = _after_ready(run, df)
     assert len(on_time) >= 1
@@ -214,7 +208,7 @@ def test_normal_end_drains_in_flight_requests_and_abandons_only_the_rest(fake_se
     slow = {"x-fake-ttft-ms": "900", "x-fake-itl-ms": "50", "x-fake-tokens": "3"}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "4/s"}, "drain": "4s", "timeout": "10s"},
                      duration=1.0, headers=slow)
-    run, df = _run(plan)
+    run, df = run_to_end(plan)
     assert len(df) == 4 and set(df.outcome) == {"ok"}, df[["outcome", "error"]].to_dict("records")
     assert (df.t_end > plan.end_at).all()  # they were in flight when the schedule ended
     progress = run.progress()
@@ -222,7 +216,7 @@ def test_normal_end_drains_in_flight_requests_and_abandons_only_the_rest(fake_se
 
     stalled = make_plan(fake_server.url, {"arrival": {"kind": "constant", "rate": "4/s"}, "drain": "0.5s", "timeout": "20s"},
                         duration=0.5, headers={"x-fake-mode": "stall"})
-    run, df = _run(stalled)
+    run, df = run_to_end(stalled)
     assert len(df) == 2 and set(df.outcome) == {"abandoned"}
     assert df.error.str.contains("drain ended").all()
     assert run.progress().abandoned == 2

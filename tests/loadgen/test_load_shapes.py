@@ -9,18 +9,12 @@ import sys
 import pytest
 
 from brownout.errors import LoadError
-from brownout.loadgen import load_records, start_load
+from brownout.loadgen import start_load
+from tests.loadgen.support import run_to_end
 
 pytestmark = pytest.mark.timeout(90)
 
 
-def _run(plan, **kwargs):
-    run = start_load(plan, **kwargs)
-    try:
-        assert run.wait(30) == 0, run.log_tail()
-    finally:
-        run.stop()
-    return run, load_records(run.record_paths())
 
 
 def _slices(values, start, edges):
@@ -31,7 +25,7 @@ def test_step_shape_sends_each_slice_its_rate(fake_server, make_plan):
     shape = {"kind": "step", "steps": [{"at": "0s", "level": "10/s"}, {"at": "1s", "level": "30/s"}]}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "shape": shape}}, duration=2.0, lead=3.0,
                      headers={"x-fake-tokens": "2"})
-    _, df = _run(plan)
+    _, df = run_to_end(plan)
     assert set(df.outcome) == {"ok"}
     assert _slices(df.t_sched, plan.start_at, [0, 1, 2]) == [10, 30]
     sent = _slices(df.t_send, plan.start_at, [0, 1, 2])
@@ -43,7 +37,7 @@ def test_closed_loop_user_step(fake_server, make_plan):
     headers = {"x-fake-ttft-ms": "40", "x-fake-itl-ms": "20", "x-fake-tokens": "4"}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "concurrency", "shape": shape}}, duration=2.0, lead=3.0,
                      headers=headers)
-    _, df = _run(plan)
+    _, df = run_to_end(plan)
     assert set(df.outcome) == {"ok"}
 
     def levels(a, b):
@@ -58,7 +52,7 @@ def test_closed_loop_user_step(fake_server, make_plan):
 def test_token_rate_target(fake_server, make_plan):
     load = {"arrival": {"kind": "constant", "output_tokens_per_s": 200},
             "dataset": {"kind": "synthetic", "output_tokens": {"mean": 10}}}
-    run, df = _run(make_plan(fake_server.url, load, duration=1.0))
+    run, df = run_to_end(make_plan(fake_server.url, load, duration=1.0))
     assert len(df) == 20 and set(df.outcome) == {"ok"}
     assert df.output_tokens.sum() == 200  # the fake server writes max_tokens tokens
     assert run.progress().target_rate == 20
@@ -67,7 +61,7 @@ def test_token_rate_target(fake_server, make_plan):
 def test_sessions_resend_the_conversation(fake_server, make_plan):
     load = {"arrival": {"kind": "constant", "rate": "4/s"},
             "dataset": {"kind": "synthetic", "input_tokens": {"mean": 6}, "sessions": {"turns": 3}}}
-    _, df = _run(make_plan(fake_server.url, load, duration=1.0, headers={"x-fake-tokens": "3"}))
+    _, df = run_to_end(make_plan(fake_server.url, load, duration=1.0, headers={"x-fake-tokens": "3"}))
     assert len(df) == 12 and set(df.outcome) == {"ok"}
     assert sorted(df.session.unique()) == [f"w0-{k}" for k in range(4)]
     assert (df.groupby("session").size() == 3).all()
@@ -93,7 +87,7 @@ def test_a_remote_worker_joins_and_its_records_merge(fake_server, make_plan):
             remote.append(subprocess.Popen([sys.executable, "-m", "brownout", "worker", "--master", f"127.0.0.1:{port}"]))
 
     try:
-        run, df = _run(plan, on_progress=join)
+        run, df = run_to_end(plan, on_progress=join)
         assert remote, "the master's address never showed in the progress"
     finally:
         for proc in remote:

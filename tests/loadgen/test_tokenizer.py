@@ -71,7 +71,8 @@ def test_one_source_per_request(counter):
     prompt = prompt_texts("chat", {"messages": [{"role": "user", "content": "hello"}, {"role": "user", "content": " hello"}]})
     assert token_counts("chat", streamed, prompt, counter) == TokenCounts(5, 7, "tokenizer")
     assert token_counts("chat", streamed, prompt, None) == TokenCounts(None, 3, "chunks")
-    with_usage = Reply(streamed=True, done=True, content_events=3, input_tokens=9, output_tokens=4)
+    with_usage = Reply(streamed=True, done=True, content_events=3, content_bytes=9, input_tokens=9, output_tokens=4,
+                       answer=["t0 ", "t1 ", "t2 "])
     assert token_counts("chat", with_usage, prompt, counter) == TokenCounts(9, 4, "usage")
     body = Reply(streamed=False, done=True, content_events=1, answer=["tok tok tok "])
     assert token_counts("completions", body, prompt_texts("completions", {"prompt": "hello"}), counter) == TokenCounts(2, 10, "tokenizer")

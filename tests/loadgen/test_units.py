@@ -13,17 +13,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brownout.errors import LoadError
+from brownout.errors import LoadError, SpecErrors
+from brownout.experiments.loading import load_experiment_text
 from brownout.experiments.spec.load import (
     JsonlDataset,
     Load,
+    RequestTemplate,
     ShareGPTDataset,
     SyntheticDataset,
     TokenLength,
 )
 from brownout.experiments.spec.objectives import OutcomeRules
 from brownout.loadgen import LoadPlan, RecordWriter, RequestRecord
-from brownout.loadgen.datasets import load_prompts, sample_length
+from brownout.loadgen.datasets import Prompt, load_prompts, sample_length
 from brownout.loadgen.outcome import (
     classify,
     degraded_header,
@@ -110,8 +112,6 @@ def test_bad_dataset_names_file_and_line(tmp_path):
 
 
 def test_streaming_payload_asks_for_usage():
-    from brownout.loadgen.datasets import Prompt
-
     spec = build_request("chat", Prompt("hello", max_tokens=9), "m", True, 0.7)
     assert spec.path == "/v1/chat/completions" and spec.stream
     assert spec.body == {"model": "m", "temperature": 0.7, "stream": True, "messages": [{"role": "user", "content": "hello"}],
@@ -278,3 +278,29 @@ def test_loop_monitor_p99_is_the_upper_edge_of_the_bin_holding_it():
     assert monitor.health().loop_lag_max == 99.0
     worst = worst_health([LoopHealth(0.2, 0.001, 0.002), LoopHealth(None, 0.004, 0.003), LoopHealth(0.5, None, None)])
     assert worst == {"cpu_share": 0.5, "loop_lag_p99": 0.004, "loop_lag_max": 0.003}
+
+
+def test_request_template_fills_placeholders_and_is_validated_with_its_location(tmp_path):
+    template = RequestTemplate(path="/agent/run", body={"input": {"text": "Q: {{prompt}}"}, "history": "{{messages}}",
+                                                        "n": "{{max_tokens}}", "tags": ["{{model}}", 1]})
+    spec = build_request("chat", Prompt("hi", max_tokens=7), "m", False, 0.0, template)
+    assert spec.path == "/agent/run"
+    assert spec.body == {"input": {"text": "Q: hi"}, "history": [{"role": "user", "content": "hi"}], "n": 7,
+                         "tags": ["m", 1]}
+    source = """apiVersion: brownout/v1
+kind: Experiment
+metadata: {name: t}
+target: {sandbox: {}}
+load:
+  arrival: {kind: constant, rate: 1/s}
+  http:
+    body: {query: "{{question}}"}
+phases: {baseline: 1, fault: 1, recovery: 1}
+"""
+    with pytest.raises(SpecErrors) as caught:
+        load_experiment_text(source, tmp_path / "x.yaml")
+    error = caught.value.errors[0]
+    assert error.field == "load.http.body" and error.line == 8, error
+    assert "unknown placeholder {{question}}" in error.message
+    with pytest.raises(SpecErrors, match=r"never uses \{\{prompt\}\} or \{\{messages\}\}"):
+        load_experiment_text(source.replace("{{question}}", "fixed"), tmp_path / "x.yaml")

@@ -46,6 +46,10 @@ def test_report_of_a_real_run_loads_cleanly_in_chromium_and_shows_the_verdict(ch
     assert proc.returncode == 1, proc.stdout + proc.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["verdict"] == "failed"
+    fault_classes = results["phases"]["fault"]["errors_by_class"]
+    assert fault_classes, "a fragile region loss fails requests"
+    top = next(iter(fault_classes))
+    assert "failed how: fault: " in proc.stderr and f"{top} {fault_classes[top]}" in proc.stderr, proc.stderr  # last lines
 
     with Browser(chromium, tmp_path / "profile", width=1280) as browser:
         load = browser.load((out / "report.html").as_uri())
@@ -60,7 +64,8 @@ def test_report_of_a_real_run_loads_cleanly_in_chromium_and_shows_the_verdict(ch
     assert verdict == "✗ failed"
     assert "available-during-fault" in load.text and "resilience score" in load.text
     assert load.scroll_width <= 1280, "the page scrolls sideways at 1280 px"
-    assert len(charts) == 4 and all(1100 <= w <= 1240 for w in charts), charts
+    assert len(charts) == 5 and all(1100 <= w <= 1240 for w in charts), charts  # 4 timelines, failures by class
+    assert "Failures by class" in load.text
     assert ARTIFACT.stat().st_size > 50_000
     assert index.errors == [] and "tiny-region-down" in index.text and index.scroll_width <= 1280
     wait_for(lambda: not processes_with_marker(str(tmp_path)), 10)

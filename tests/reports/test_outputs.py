@@ -165,7 +165,7 @@ def test_junit_structure_and_counts(results, tmp_path):
     assert (slos.get("tests"), slos.get("failures"), slos.get("skipped")) == ("6", "4", "1")
     assert (root.get("tests"), root.get("failures")) == ("7", "4")
     by_name = {c.get("name"): c for c in slos.findall("testcase")}
-    assert by_name["avail [fault]"].find("failure").get("message") == "actual 0% vs threshold >= 90%"
+    assert by_name["avail [fault]"].find("failure").get("message") == "actual 0% vs threshold >= 90%; failed requests: http_5xx 20"
     assert by_name["tpot [fault]"].find("failure").get("message").startswith("inconclusive: no data for tpot")
     assert by_name["tpot-lenient [fault]"].find("skipped") is not None
     assert by_name["baseline-ttft [baseline]"].find("failure") is None
@@ -198,7 +198,7 @@ def test_html_is_self_contained_with_charts_and_escaped_text(results, tmp_path):
     html = write_all(results, tmp_path)["html"].read_text()
     assert not RESOURCE_LOADS.search(html), RESOURCE_LOADS.search(html)
     assert "http://" not in html and "https://" not in html
-    assert html.count("<svg") == 4 and "<polyline" in html and 'class="band"' in html
+    assert html.count("<svg") == 5 and "<polyline" in html and 'class="band"' in html  # 4 timelines, failures by class
     assert "verdict-failed" in html and "✗ failed" in html and "❌" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     for section in ("SLOs", "Phase comparison", "Probes", "Fault log", "Score breakdown", "Experiment as run", "Environment"):
@@ -341,4 +341,4 @@ def test_a_near_miss_never_reads_as_its_threshold_in_any_output(results, tmp_pat
     assert '<td class="num">98.999%</td><td class="num">&gt;= 99%</td>' in html
     assert '<td class="num">99%</td><td class="num">&gt;= 99%</td>' in html
     failure = check_junit(write_all(run, tmp_path)["junit"]).find(".//testcase[@name='avail [fault]']/failure")
-    assert failure.get("message") == "actual 98.999% vs threshold >= 99%"
+    assert failure.get("message") == "actual 98.999% vs threshold >= 99%; failed requests: http_5xx 20"

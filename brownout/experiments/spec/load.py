@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import Field, field_validator, model_validator
 
 from brownout.experiments.spec.base import StrictModel
-from brownout.experiments.spec.units import Duration, Rate
+from brownout.experiments.spec.units import Duration, Rate, Size
 
 __all__ = [
     "Arrival",
@@ -21,6 +21,7 @@ __all__ = [
     "LongContextDataset",
     "PoissonArrival",
     "RampShape",
+    "RequestTemplate",
     "RateShape",
     "Sessions",
     "ShareGPTDataset",
@@ -275,10 +276,64 @@ Arrival = Annotated[ConstantArrival | PoissonArrival | BurstArrival | Concurrenc
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.:\[\]-]+:\d{1,5}$")
 
 
+PLACEHOLDERS = {
+    "{{prompt}}": "the prompt or question text (inside any string)",
+    "{{messages}}": "the chat messages so far, as a list (a whole value)",
+    "{{model}}": "target.model (a whole value)",
+    "{{max_tokens}}": "the prompt's max_tokens, or null (a whole value)",
+}
+_PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
+
+
+def _placeholders(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return _PLACEHOLDER.findall(value)
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _placeholders(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _placeholders(v)]
+    return []
+
+
+class RequestTemplate(StrictModel):
+    """The HTTP request of each load request, for APIs that are not brownout's defaults (a real RAG or agent endpoint)."""
+
+    path: str | None = Field(
+        None, pattern=r"^/", description="Path on the target instead of the kind's default (/v1/chat/completions, "
+        "/v1/completions, /v1/embeddings, /v1/rag).",
+    )
+    body: dict[str, Any] | None = Field(
+        None,
+        description="JSON body template instead of the kind's default body. Placeholders: " + "; ".join(
+            f"`{k}` {v}" for k, v in PLACEHOLDERS.items()) + ". It must use `{{prompt}}` or `{{messages}}`.",
+    )
+    answer: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Dotted path of the generated text in a non-streamed JSON answer (e.g. `data.answer`), instead "
+        "of the kind's default (`answer` for rag, `choices.0.message.content` for chat); empty means empty_completion.",
+    )
+
+    @field_validator("body")
+    @classmethod
+    def _known_placeholders(cls, body: dict[str, Any] | None) -> dict[str, Any] | None:
+        if body is None:
+            return None
+        used = _placeholders(body)
+        unknown = sorted(set(used) - set(PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"unknown placeholder {unknown[0]}; known: {', '.join(PLACEHOLDERS)}")
+        if not {"{{prompt}}", "{{messages}}"} & set(used):
+            raise ValueError("the body never uses {{prompt}} or {{messages}}: every request would be the same")
+        return body
+
+
 class Load(StrictModel):
     """Token-aware load driven through Locust for every phase of the run."""
 
     request: Literal["chat", "completions", "embeddings", "rag"] = Field("chat", description="Request kind.")
+    http: RequestTemplate | None = Field(
+        None, description="Path, body template and answer field of the requests, for an API that differs from the kind's default.",
+    )
     stream: bool = Field(True, description="Stream responses (SSE); token timings need it.")
     arrival: Arrival = Field(..., description="Arrival profile.")
     dataset: Dataset = Field(default_factory=SyntheticDataset, description="Where prompts come from.")
@@ -288,7 +343,21 @@ class Load(StrictModel):
         "usage (token_source 'tokenizer'); without it such requests count content chunks.",
     )
     max_in_flight: int = Field(256, ge=1, le=100000, description="Cap on concurrent requests; arrivals over it are counted as dropped.")
-    timeout: Duration = Field(30.0, description="Per-request timeout.")
+    timeout: Duration = Field(
+        30.0,
+        description="Bounds every request end to end, from the send to the last byte, whatever the server sends "
+        "(slow reads, huge events): a request that takes longer fails as `timeout`, never counts as answered.",
+    )
+    max_event_size: Size = Field(
+        1 << 20, ge=1024,
+        description="Largest SSE event (one line) or non-streamed body the load reads; a bigger one fails the request "
+        "as `oversized_event` and bounds the load process's memory. Default 1 MiB; real events are a few hundred bytes.",
+    )
+    usage_tolerance: float = Field(
+        0.5, ge=0, le=10,
+        description="With `tokenizer`: how far (relative, plus 2 tokens) a stream's `usage` may be from the tokenizer's "
+        "count before it is set aside for that count and the request is counted in `usage_mismatches`.",
+    )
     drain: Duration = Field(
         5.0,
         description="After the last phase ends, in-flight requests get this long to finish and are recorded with what they "

@@ -53,7 +53,19 @@ class EndpointTarget(StrictModel):
     )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers (values may use ${VAR}).")
     health_path: str = Field("/health", description="Path checked before the run starts.")
-    verify_tls: bool = Field(True, description="Verify TLS certificates.")
+    verify_tls: bool = Field(
+        True, description="Verify TLS certificates, for load, probes and the health check alike (a failure: `tls_certificate`)."
+    )
+    ca_bundle: str | None = Field(
+        None,
+        description="PEM file of the CAs to trust instead of the system's (a private CA), relative to the experiment "
+        "file; used by load, probes and the health check.",
+    )
+    follow_redirects: bool = Field(
+        False,
+        description="Follow 3xx redirects (at most 5) in load and probes. Off: a redirect fails the request as "
+        "`redirect`, naming its location.",
+    )
 
 
 class Target(StrictModel):

@@ -13,7 +13,8 @@ from brownout.experiments.spec.objectives import GoodputCriteria
 from brownout.reports.metrics.latency import per_request
 from brownout.reports.metrics.outcomes import is_success
 
-__all__ = ["goodput", "meets_goodput", "output_tokens_per_s", "per_second", "requests_per_s", "token_goodput"]
+__all__ = ["goodput", "meets_goodput", "output_tokens_per_s", "per_second", "requests_per_s", "token_goodput",
+           "token_sources"]
 
 
 def per_second(amount: float, requests: int, duration: float) -> float | None:
@@ -29,6 +30,13 @@ def _per_second(amount: float, records: pd.DataFrame, duration: float) -> float 
 
 def _tokens(records: pd.DataFrame) -> float:
     return float(pd.to_numeric(records["output_tokens"], errors="coerce").fillna(0).sum())
+
+
+def token_sources(records: pd.DataFrame) -> dict[str, int]:
+    """Where the output tokens of `output_tokens_per_s` came from: ok + degraded requests by `token_source`
+    (usage, tokenizer, chunks, none). Unit: requests."""
+    counts = records[is_success(records)]["token_source"].fillna("none").astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
 def requests_per_s(records: pd.DataFrame, duration: float) -> float | None:
