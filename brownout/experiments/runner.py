@@ -30,7 +30,7 @@ from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyE
 from brownout.exit_codes import interrupted_exit_code
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
-from brownout.experiments.journal import Journal, brownout_home
+from brownout.experiments.journal import Journal, brownout_home, moot_with
 from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
 from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
@@ -120,6 +120,7 @@ class _Run:
         self._last_progress = 0.0
         self.machine_start: MachineReading | None = None
         self.machine_end: MachineReading | None = None
+        self._load_end = 0.0
 
     # ----- set-up -------------------------------------------------------------------------
     def event(self, kind: str, name: str, **detail: Any) -> None:
@@ -197,6 +198,7 @@ class _Run:
         from brownout.loadgen import LoadPlan, start_load
 
         load = self.spec.load
+        self._load_end = end_at
         if self.options.workers:
             load = load.model_copy(update={"workers": self.options.workers})
         endpoint = self.spec.target.endpoint
@@ -214,8 +216,7 @@ class _Run:
             api_key_env=endpoint.api_key_env if endpoint else None,
         )
         with self.signals.deferred():
-            self.load_run = start_load(plan)
-        self.journal.process_started("load", [self.load_run.pid], {"kind": "pids"})
+            self.load_run = start_load(plan, run_id=self.journal.run_id, on_spawn=self.journal.on_spawn())
 
     def build_guards(self) -> None:
         if self.spec.stop_conditions:
@@ -243,6 +244,15 @@ class _Run:
                          guard=firing.name, reason=firing.reason)
                 self.journal.append("guard_fired", name=firing.name, reason=firing.reason)
                 raise AbortedError(firing.name, firing.reason)
+
+    def check_harness(self, phase: str) -> None:
+        from brownout.experiments.harness import check_harness, helpers_of
+        from brownout.loadgen.plan import STATUS_FILE
+
+        status = self.out_dir / "load" / STATUS_FILE if self.load_run is not None else None
+        helpers = helpers_of(self.load_run, status, self._load_end, self.target)
+        probes = self.probe_runner.running if self.probe_runner is not None else None
+        check_harness(helpers, probes, self.clock.now(), phase)
 
     def progress(self, phase: str, phase_end: float) -> None:
         now = time.monotonic()
@@ -281,6 +291,7 @@ class _Run:
                 self.inject(w)
             for applied in [a for a in self.applied if a.record.rolled_back_at is None and a.window.rollback_at <= now]:
                 self.rollback(applied)
+            self.check_harness(phase)
             self.check_guards()
             self.progress(phase, until)
             if now >= until:
@@ -303,7 +314,8 @@ class _Run:
             record.error = str(exc)
             self.event("fault_inject_failed", window.fault.name, error=str(exc))
             raise
-        self.journal.fault_intent(window.entry_id, handle.to_dict())
+        owned = self.target.owned_urls() if self.target is not None else {}
+        self.journal.fault_intent(window.entry_id, handle.to_dict(), moot_with(handle.to_dict(), owned))
         applied = _Applied(window, handle, record, driver_cls)
         self.applied.append(applied)
         try:
@@ -513,8 +525,12 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     run = _Run(loaded, options, log)
     run.check_load_inputs()  # a bad input file is the user's error (SpecError, exit 2), found before anything starts
 
-    for report in recover_stale(options.home, log=log):
-        log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) undone, ok={report.ok}")
+    for report in recover_stale(options.home, retries=0, budget=_STALE_BUDGET, log=log):
+        if report.skipped:
+            log(f"stale journal of run {report.run_id} left open (no time left at start): run `brownout recover`")
+        else:
+            log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) closed, ok={report.ok}"
+                + ("" if report.ok else " (the rest stays open for `brownout recover`)"))
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
@@ -576,6 +592,10 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message,
                       signum, score, findings, harness)
 
+
+_STALE_BUDGET = 3.0
+"""Seconds a run's start spends on stale journals of dead runs (one undo attempt each); the rest are
+reported and left for `brownout recover`."""
 
 _GUARD_LAG = 2.0
 """Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import httpx
 
 from brownout.errors import TargetError
-from brownout.experiments.journal import Journal
+from brownout.experiments.journal import Journal, moot_with
 from brownout.experiments.signals import SignalGate
 from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
@@ -75,12 +75,12 @@ class TargetSession:
             config = SandboxConfig.from_target(sb, seed=self.seed)
             workdir = self.out_dir / "sandbox"
             self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
-            self.journal.append("process_starting", name="sandbox", kind="sandbox", stop={"workdir": str(workdir)})
+            stop = {"kind": "sandbox", "workdir": str(workdir)}
             with self.signals.deferred():
-                self.sandbox = start_sandbox(config, workdir)
+                self.sandbox = start_sandbox(config, workdir, run_id=self.journal.run_id, on_spawn=self.journal.on_spawn(stop))
             state = self.sandbox.state()
             pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
-            self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
+            self.journal.process_started("sandbox", pids, stop)
             self.base_url = self.sandbox.gateway_url
             self.context = FaultContext(seed=self.seed, sandbox_control=self.sandbox.control_url,
                                         toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
@@ -105,8 +105,8 @@ class TargetSession:
 
         if any(f.kind.startswith("network.") for f in self.spec.faults) and not self.context.toxiproxy_url:
             with self.signals.deferred():
-                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
-            self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
+                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy", run_id=self.journal.run_id,
+                                                      on_spawn=self.journal.on_spawn())
             self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
         if self.context.sandbox_control and needs_embedder_link(list(self.spec.faults)):
@@ -117,11 +117,11 @@ class TargetSession:
                 link.ensure_proxy(link.prepare())
 
         with self.signals.deferred():
-            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
+            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy",
+                                     run_id=self.journal.run_id, on_spawn=self.journal.on_spawn())
         if proxy is None:
             return
         self.stream_proxy = proxy
-        self.journal.process_started("stream-proxy", [proxy.pid], {"kind": "pids"})
         self.base_url = proxy.url
         self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
         self.log(f"stream fault proxy {proxy.url} in front of the target")
@@ -140,7 +140,7 @@ class TargetSession:
         """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
         handle = link.prepare()
         entry_id = f"setup:{link.spec.name}"
-        self.journal.fault_intent(entry_id, handle.to_dict())
+        self.journal.fault_intent(entry_id, handle.to_dict(), moot_with(handle.to_dict(), self.owned_urls()))
         self.links.append((entry_id, handle))
         detail = link.inject(handle)
         self.journal.fault_applied(entry_id, detail, handle.to_dict())
@@ -169,6 +169,15 @@ class TargetSession:
                 last = repr(exc)
             time.sleep(0.3)
         raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+
+    def owned_urls(self) -> dict[str, list[str]]:
+        """URLs of the helpers this run started, by journal name: a fault acting only on them dies with them."""
+        owned = {
+            "sandbox": [self.sandbox.control_url, self.sandbox.gateway_url, self.sandbox.embedder_url] if self.sandbox else [],
+            "embedded-toxiproxy": [self.toxiproxy.url] if self.toxiproxy else [],
+            "stream-proxy": [self.stream_proxy.url, self.stream_proxy.control_url] if self.stream_proxy else [],
+        }
+        return {name: urls for name, urls in owned.items() if urls}
 
     def helpers(self) -> list[tuple[str, Any]]:
         """(journal name, process handle) of what this session started, in the order to stop them."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from brownout.errors import LoadError
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import LoadProgress, read_progress
 from brownout.loadgen.tail import JsonlTail
+from brownout.processes import OnSpawn, spawn_python
 
 __all__ = ["LoadRun", "start_load"]
 
@@ -32,6 +32,9 @@ def start_load(
     plan: LoadPlan,
     ready_timeout: float | None = None,
     on_progress: Callable[[LoadProgress], None] | None = None,
+    *,
+    run_id: str | None = None,
+    on_spawn: OnSpawn | None = None,
 ) -> LoadRun:
     """Write plan.json, spawn the load process, return once every worker is connected and it reports a state.
 
@@ -39,7 +42,8 @@ def start_load(
     workers). `on_progress` sees each status snapshot while it starts: with
     several workers it carries the master's address (`master`) and how many
     workers have connected, for a "waiting for workers" line. Raises LoadError
-    with the tail of its log if it exits or stays silent.
+    with the tail of its log if it exits or stays silent. `run_id` tags the process and its
+    workers with the run; `on_spawn(name, pid)` journals it before it can act.
     """
     if ready_timeout is None:
         ready_timeout = 30.0 + plan.load.worker_timeout
@@ -50,8 +54,8 @@ def start_load(
     plan_path = out / "plan.json"
     plan_path.write_text(plan.to_json(), encoding="utf-8")
     with (out / LOG_FILE).open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "brownout.loadgen.process", str(plan_path)],
+        proc = spawn_python(
+            "load", "brownout.loadgen.process", [str(plan_path)], run_id=run_id, on_spawn=on_spawn,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

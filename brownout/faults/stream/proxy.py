@@ -22,7 +22,7 @@ from aiohttp import web
 from brownout.faults.stream.control_api import control_app
 from brownout.faults.stream.forward import Forwarder
 from brownout.faults.stream.rules import RuleTable
-from brownout.processes import die_with_parent
+from brownout.processes import become_child
 
 __all__ = ["main", "serve"]
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--control-port", type=int, default=0, help="control API port (0: any free port)")
     parser.add_argument("--parent-pid", type=int, default=None, help="die when this process dies (default: our parent)")
     args = parser.parse_args(argv)
-    die_with_parent(args.parent_pid)
+    become_child("stream-proxy", parent_pid=args.parent_pid)
     asyncio.run(serve(args.upstream, args.port_file, args.host, args.port, args.control_port))
 
 
