@@ -18,7 +18,7 @@ from brownout.faults.base import FaultHandle
 from brownout.faults.registry import DRIVERS
 from brownout.processes import pid_alive, process_start_time, tagged_processes, terminate
 
-__all__ = ["RecoveryReport", "UndoResult", "forget_run", "recover_stale", "stop_journaled_process", "undo_fault"]
+__all__ = ["RecoveryReport", "UndoResult", "close_moot", "forget_run", "recover_stale", "stop_journaled_process", "undo_fault"]
 
 Log = Callable[[str], None]
 
@@ -111,7 +111,7 @@ class RecoveryReport:
         return not self.skipped and all(u.ok for u in self.undone)
 
 
-def _close_moot(entry_id: str, handle: FaultHandle, journal: Journal, reason: str, log: Log) -> UndoResult:
+def close_moot(entry_id: str, handle: FaultHandle, journal: Journal, reason: str, log: Log) -> UndoResult:
     """A fault on helpers that died with its run: one undo attempt, and closed as moot if that fails."""
     result = undo_fault(entry_id, handle, journal, retries=0, log=log)
     if result.ok:
@@ -147,7 +147,7 @@ def _recover_one(state: JournalState, retries: int, backoff: float, log: Log) ->
             log(f"[{state.run_id}] undoing fault '{handle.fault}' ({handle.kind})")
             if fault.moot_with and not survivors & set(fault.moot_with):
                 reason = f"its target ({', '.join(fault.moot_with)}) died with run {state.run_id}"
-                undone.append(_close_moot(fault.id, handle, journal, reason, log))
+                undone.append(close_moot(fault.id, handle, journal, reason, log))
             else:
                 undone.append(undo_fault(fault.id, handle, journal, retries=retries, backoff=backoff, log=log))
         journal.append("recovery_finished", ok=all(u.ok for u in undone))

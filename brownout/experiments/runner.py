@@ -31,7 +31,7 @@ from brownout.exit_codes import interrupted_exit_code
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
 from brownout.experiments.journal import Journal, brownout_home, moot_with
-from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
+from brownout.experiments.rollback import UndoResult, close_moot, recover_stale, undo_fault
 from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
 from brownout.experiments.target import TargetSession
@@ -87,6 +87,7 @@ class _Applied:
     handle: FaultHandle
     record: FaultWindow
     driver: type[FaultDriver]
+    moot_with: list[str] = field(default_factory=list)   # the run's own helpers it acts on (see journal.moot_with)
 
 
 class _Run:
@@ -315,8 +316,9 @@ class _Run:
             self.event("fault_inject_failed", window.fault.name, error=str(exc))
             raise
         owned = self.target.owned_urls() if self.target is not None else {}
-        self.journal.fault_intent(window.entry_id, handle.to_dict(), moot_with(handle.to_dict(), owned))
-        applied = _Applied(window, handle, record, driver_cls)
+        moot = moot_with(handle.to_dict(), owned)
+        self.journal.fault_intent(window.entry_id, handle.to_dict(), moot)
+        applied = _Applied(window, handle, record, driver_cls, moot)
         self.applied.append(applied)
         try:
             detail = driver.inject(handle)
@@ -339,8 +341,13 @@ class _Run:
         if applied.record.rolled_back_at is not None:
             return
         policy = self.spec.rollback
-        result = undo_fault(applied.window.entry_id, applied.handle, self.journal,
-                            retries=policy.retries, backoff=policy.backoff, log=self.log)
+        dead = self.target.dead_helpers() if self.target is not None else set()
+        if applied.moot_with and set(applied.moot_with) <= dead:  # what it acted on is gone: nothing to retry
+            reason = f"its target ({', '.join(applied.moot_with)}) died during the run"
+            result = close_moot(applied.window.entry_id, applied.handle, self.journal, reason, self.log)
+        else:
+            result = undo_fault(applied.window.entry_id, applied.handle, self.journal,
+                                retries=policy.retries, backoff=policy.backoff, log=self.log)
         self.undo_results.append(result)
         applied.record.rolled_back_at = self.clock.now()
         self.warn_if_late(applied.window.fault.name, "rolled back", applied.record.rolled_back_at, applied.window.rollback_at)

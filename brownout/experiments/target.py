@@ -22,6 +22,7 @@ from brownout.experiments.signals import SignalGate
 from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
 from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
+from brownout.processes import pid_alive
 
 __all__ = ["SANDBOX_SERVED_BY", "TargetSession"]
 
@@ -178,6 +179,11 @@ class TargetSession:
             "stream-proxy": [self.stream_proxy.url, self.stream_proxy.control_url] if self.stream_proxy else [],
         }
         return {name: urls for name, urls in owned.items() if urls}
+
+    def dead_helpers(self) -> set[str]:
+        """Journal names of the helpers this session started whose process is gone."""
+        pids = {name: getattr(thing, "pid", None) or thing.supervisor_pid for name, thing in self.helpers()}
+        return {name for name, pid in pids.items() if not pid_alive(pid)}
 
     def helpers(self) -> list[tuple[str, Any]]:
         """(journal name, process handle) of what this session started, in the order to stop them."""
