@@ -15,10 +15,23 @@ from pathlib import Path
 
 import pytest
 
+from brownout.experiments.journal import stale_journals
 from brownout.processes import pid_alive
+from brownout.sandbox import SandboxConfig, start_sandbox
 from tests.e2e.conftest import journal_entries, popen_brownout, processes_with_marker, run_brownout, wait_for
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared_sandbox(tmp_path_factory):
+    """One sandbox the runs of this module attach to: starting one per test would cost more than the tests."""
+    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=1), tmp_path_factory.mktemp("sb"),
+                           detach=True)
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 def _write(tmp_path: Path, name: str, target: str, faults: str = "[]", fault_phase: str = "2s") -> str:
@@ -63,12 +76,12 @@ def _kill_when_held(proc, hold: Path, name: str) -> int:
     return held[0]
 
 
-def test_load_killed_in_its_spawn_window_dies_by_itself_and_recover_says_so(attached_sandbox, brownout_env, tmp_path):
+def test_load_killed_in_its_spawn_window_dies_by_itself_and_recover_says_so(shared_sandbox, brownout_env, tmp_path):
     """The run dies while its load process is still starting: the child was journaled before it could
     act, and once it resumes it sees its parent is gone and exits without sending anything."""
     hold = tmp_path / "hold"
     env = _hold_env(brownout_env, hold, "load")
-    target = f'sandbox: {{attach: "{attached_sandbox.control_url}"}}'
+    target = f'sandbox: {{attach: "{shared_sandbox.control_url}"}}'
     proc = popen_brownout(["run", _write(tmp_path, "spawn-load", target), "--out", str(tmp_path / "out")], env)
     pid = _kill_when_held(proc, hold, "load")
     assert _journaled_pids(tmp_path / "home", "load") == [pid]  # journaled before it was ready
@@ -78,7 +91,7 @@ def test_load_killed_in_its_spawn_window_dies_by_itself_and_recover_says_so(atta
     recovered = run_brownout(["recover"], brownout_env, timeout=60)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert "load already gone (it died with its run)" in recovered.stdout
-    assert "nothing to recover" in run_brownout(["recover"], brownout_env, timeout=60).stdout
+    assert stale_journals(tmp_path / "home") == []  # a second recover finds nothing
 
 
 def test_sandbox_held_in_its_spawn_window_is_found_and_stopped_by_recover(brownout_env, tmp_path):
@@ -95,30 +108,31 @@ def test_sandbox_held_in_its_spawn_window_is_found_and_stopped_by_recover(browno
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert f"sandbox stopped (pids [{supervisor}])" in recovered.stdout, recovered.stdout
     assert wait_for(lambda: not processes_with_marker(str(tmp_path)), 10), processes_with_marker(str(tmp_path))
-    assert "nothing to recover" in run_brownout(["recover"], brownout_env, timeout=60).stdout
+    assert stale_journals(tmp_path / "home") == []  # a second recover finds nothing
 
 
 STREAM_FAULT = "[{name: cut-some, kind: stream.fault, mode: cut, share: 0.2, after_tokens: 2, schedule: {start: 0s, duration: 10s}}]"
 
 
-@pytest.mark.parametrize("victim", ["load", "stream-proxy"])
-def test_a_dead_harness_component_is_a_harness_error_not_the_targets_failure(victim, attached_sandbox, brownout_env,
-                                                                             tmp_path):
-    target = f'sandbox: {{attach: "{attached_sandbox.control_url}"}}'
-    experiment = _write(tmp_path, f"dead-{victim}", target, STREAM_FAULT, fault_phase="12s")
+def test_a_dead_stream_proxy_is_a_harness_error_not_the_targets_failure(shared_sandbox, brownout_env, tmp_path):
+    """The run's own stream proxy dies with its fault applied: exit 5 with a line naming it, the fault is
+    closed as moot (its proxy is gone) instead of retried, the run is not scored, nothing stays."""
+    target = f'sandbox: {{attach: "{shared_sandbox.control_url}"}}'
+    experiment = _write(tmp_path, "dead-proxy", target, STREAM_FAULT, fault_phase="12s")
     proc = popen_brownout(["run", experiment, "--out", str(tmp_path / "out")], brownout_env)
     home = tmp_path / "home"
     applied = lambda: any(e["type"] == "fault_applied" for e in journal_entries(home))  # noqa: E731
     if not wait_for(lambda: applied() or proc.poll() is not None, 60) or not applied():
         proc.kill()
         pytest.fail(f"the fault never applied:\n{proc.communicate()[0]}")
-    pid = _journaled_pids(home, victim)[0]
+    pid = _journaled_pids(home, "stream-proxy")[0]
     os.kill(pid, signal.SIGKILL)
     output = proc.communicate(timeout=90)[0]
     assert proc.returncode == 5, output
-    name = {"load": "load process", "stream-proxy": "stream proxy"}[victim]
-    assert f"HarnessError: harness failure during fault: the {name} (pid {pid}) died" in output, output
+    assert f"HarnessError: harness failure during fault: the stream proxy (pid {pid}) died" in output, output
     assert "verdict: error" in output and "resilience score: —" in output
     types = [e["type"] for e in journal_entries(home)]
-    assert "fault_undone" in types and types[-1] == "run_finished"
+    assert types.count("fault_undone") == 1 and "fault_undo_failed" not in types  # closed at once, no retries
+    assert journal_entries(home)[-1]["type"] == "run_finished"
+    assert stale_journals(home) == []
     assert wait_for(lambda: not processes_with_marker(str(tmp_path)), 15), processes_with_marker(str(tmp_path))
