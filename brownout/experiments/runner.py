@@ -584,7 +584,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
                 f"rollback failed for {', '.join(failed_undo)}: the journal keeps them open, run `brownout recover`")
         if message:
             log(message)
-        if status is not RunStatus.DRY_RUN and run.out_dir is not None:
+        if not options.dry_run and run.out_dir is not None:  # a dry run that failed writes no results or report
             signum = run.signals.signum
             scored = _score_and_write(run, status, message, interrupted_exit_code(signum) if signum else None)
             outputs, status = scored["outputs"], scored["status"]
