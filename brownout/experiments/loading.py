@@ -33,6 +33,7 @@ from brownout.errors import SpecError, SpecErrors
 from brownout.experiments.interpolation import interpolate
 from brownout.experiments.spec import API_VERSION, Experiment
 from brownout.experiments.spec.units import FROM_FILE
+from brownout.redact import redact_document
 
 __all__ = [
     "MAX_BYTES",
@@ -86,8 +87,8 @@ class LoadedExperiment:
     locations: Mapping[str, Position] = field(repr=False)
 
     def document_for_results(self) -> dict[str, Any]:
-        """The uninterpolated document, safe to copy into results and journals."""
-        return copy.deepcopy(self.raw_document)
+        """The uninterpolated document with credentials in URLs redacted, safe to copy into results and journals."""
+        return redact_document(copy.deepcopy(self.raw_document))
 
     def error_at(self, field_path: str, message: str, hint: str | None = None) -> SpecError:
         """A SpecError located at `field_path` (or its nearest parent), for problems found after loading (resolve, dry run)."""
@@ -377,6 +378,8 @@ def _interpolate_tree(value: Any, parts: FieldPath, env: Mapping[str, str], tree
     if isinstance(value, dict):
         for key in value:
             _check_text(key, (*parts, key), tree, errors, [])
+            if isinstance(key, str) and key.endswith("_env"):
+                _check_env_name(value[key], (*parts, key), tree, errors)
         return {k: _interpolate_tree(v, (*parts, k), env, tree, errors) for k, v in value.items()}
     if isinstance(value, list):
         return [_interpolate_tree(v, (*parts, i), env, tree, errors) for i, v in enumerate(value)]
@@ -399,6 +402,19 @@ def _interpolate_tree(value: Any, parts: FieldPath, env: Mapping[str, str], tree
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_env_name(value: Any, parts: FieldPath, tree: _Tree, errors: list[SpecError]) -> None:
+    """`*_env` fields name a variable; a value there is a secret pasted where its name belongs: never echoed."""
+    if value is None or isinstance(value, str) and _ENV_NAME.fullmatch(value):
+        return
+    reference = _VARIABLE.match(value) if isinstance(value, str) else None
+    hint = (f"write the variable's name, {reference.group(1)}, without ${{...}}" if reference
+            else "e.g. OPENAI_API_KEY: letters, digits and '_', not starting with a digit")
+    at = _nearest(tree.values, format_field(parts))
+    errors.append(tree.error(f"'{parts[-1]}' must name an environment variable, not hold a value (the value is not shown)",
+                             at, parts, hint=hint))
 
 
 def _check_text(value: Any, parts: FieldPath, tree: _Tree, errors: list[SpecError], names: list[str]) -> None:

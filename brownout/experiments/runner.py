@@ -39,6 +39,7 @@ from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Phas
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
 from brownout.loadgen.records import RunClock
+from brownout.redact import redact_url
 from brownout.reports.models import HarnessObservations
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
@@ -520,7 +521,7 @@ def _environment(run: _Run) -> dict[str, Any]:
         **collect_environment(run.options.workers or run.spec.load.workers).model_dump(),
         "target": "sandbox" if target.sandbox else "endpoint",
         "target_profile": target.sandbox.profile if target.sandbox else None,
-        "base_url": run.target.base_url if run.target is not None else None,
+        "base_url": redact_url(run.target.base_url) if run.target is not None else None,
         "run_id": run.journal.run_id if run.journal else None,
     }
 

@@ -23,6 +23,7 @@ from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
 from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
 from brownout.processes import pid_alive
+from brownout.redact import redact_url
 
 __all__ = ["SANDBOX_SERVED_BY", "TargetSession"]
 
@@ -169,7 +170,7 @@ class TargetSession:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.3)
-        raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+        raise TargetError(redact_url(f"target is not healthy: GET {url} -> {last} for {timeout:g}s"))
 
     def owned_urls(self) -> dict[str, list[str]]:
         """URLs of the helpers this run started, by journal name: a fault acting only on them dies with them."""

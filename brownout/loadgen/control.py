@@ -7,6 +7,7 @@ writes (`status.json`, rewritten every 0.5 s, and `records.jsonl`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -21,8 +22,12 @@ from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import LoadProgress, read_progress
 from brownout.loadgen.tail import JsonlTail
 from brownout.processes import OnSpawn, spawn_python
+from brownout.redact import redact_url
 
-__all__ = ["LoadRun", "start_load"]
+__all__ = ["BASE_URL_ENV", "LoadRun", "start_load"]
+
+BASE_URL_ENV = "BROWNOUT_LOAD_BASE_URL"
+"""The target URL as the load process must use it (credentials included); plan.json holds it redacted."""
 
 LOG_FILE = "loadgen.log"
 RECENT_HORIZON = 600.0           # seconds of records kept in memory for records_since
@@ -51,8 +56,8 @@ def start_load(
     out.mkdir(parents=True, exist_ok=True)
     for name in (STATUS_FILE, RECORDS_FILE):
         (out / name).unlink(missing_ok=True)
-    plan_path = out / "plan.json"
-    plan_path.write_text(plan.to_json(), encoding="utf-8")
+    plan_path = out / "plan.json"  # kept with the results: credentials in the URL go through the environment
+    plan_path.write_text(dataclasses.replace(plan, base_url=redact_url(plan.base_url)).to_json(), encoding="utf-8")
     with (out / LOG_FILE).open("ab") as log:
         proc = spawn_python(
             "load", "brownout.loadgen.process", [str(plan_path)], run_id=run_id, on_spawn=on_spawn,
@@ -60,6 +65,7 @@ def start_load(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl+C reaches the runner, which stops the load itself
+            env={**os.environ, BASE_URL_ENV: plan.base_url},
         )
     run = LoadRun(proc, out)
     deadline = time.monotonic() + ready_timeout

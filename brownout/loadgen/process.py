@@ -19,6 +19,7 @@ machines (`brownout worker`), and the runner's guards see records within ~0.5 s.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from gevent.event import Event
 from locust.env import Environment
 
 from brownout.errors import LoadError
+from brownout.loadgen.control import BASE_URL_ENV
 from brownout.loadgen.datasets import load_prompts, mean_output_tokens
 from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
@@ -268,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         if len(args) != 1:
             print("usage: python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT", file=sys.stderr)
             return 2
-        return run_load(LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8")))
+        plan = LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8"))
+        if os.environ.get(BASE_URL_ENV):  # the unredacted URL (plan.json, kept with the results, is redacted)
+            plan = dataclasses.replace(plan, base_url=os.environ[BASE_URL_ENV])
+        return run_load(plan)
     except LoadError as exc:
         print(f"load error: {exc}", file=sys.stderr)
         return 3

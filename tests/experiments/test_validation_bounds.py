@@ -101,3 +101,23 @@ def test_an_unclosed_quote_is_located_where_it_opens():
     text = MINIMAL.replace("  name: minimal", "  name: minimal\n  description: \"never closed") + "#\n" * 20
     [error] = _errors(text)
     assert (error.line, error.column) == (5, 16) and "quoted scalar opened here is never closed" in error.message
+
+
+def test_env_fields_must_name_a_variable_and_never_echo_what_was_written():
+    text = MINIMAL.replace("sandbox: {}", "endpoint: {base_url: 'http://127.0.0.1:1', api_key_env: '${KEY}'}")
+    [error] = _errors(text, {"KEY": "sk-live-123456"})
+    assert error.field == "target.endpoint.api_key_env" and "sk-live" not in str(error)
+    assert "must name an environment variable" in error.message and "KEY, without ${...}" in error.hint
+    pasted = MINIMAL.replace("sandbox: {}", "endpoint: {base_url: 'http://127.0.0.1:1', api_key_env: 'sk-live 99'}")
+    [error] = _errors(pasted)
+    assert "sk-live" not in str(error) and error.line == _line_of(pasted, "api_key_env")
+
+
+def test_credentials_in_urls_never_reach_results_or_journals():
+    from brownout.redact import redact_url
+
+    text = MINIMAL.replace("sandbox: {}", "endpoint: {base_url: 'http://user:pa55@127.0.0.1:1/v1'}\n  model: m")
+    loaded = load_experiment_text(text, __import__("pathlib").Path(NAME), env={})
+    assert loaded.document_for_results()["target"]["endpoint"]["base_url"] == "http://***@127.0.0.1:1/v1"
+    assert loaded.spec.target.endpoint.base_url == "http://user:pa55@127.0.0.1:1/v1"  # the run itself still uses them
+    assert redact_url("GET https://a:b@h:1/x -> 401; http://h/ok") == "GET https://***@h:1/x -> 401; http://h/ok"

@@ -9,6 +9,7 @@ proxy whose `url` replaces the target's base URL for load and probes, and whose
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from brownout.errors import InjectError
+from brownout.faults.stream.proxy import UPSTREAM_ENV
 from brownout.processes import OnSpawn, spawn_python, terminate
 
 __all__ = ["StreamProxy", "start_stream_proxy", "stream_proxy_for"]
@@ -60,9 +62,10 @@ def start_stream_proxy(upstream_url: str, workdir: Path, timeout: float = 15.0, 
     port_file.unlink(missing_ok=True)
     log_path = workdir / "stream-proxy.log"
     with log_path.open("ab") as log:
-        process = spawn_python(
-            "stream-proxy", "brownout.faults.stream.proxy", ["--upstream", upstream_url, "--port-file", str(port_file)],
+        process = spawn_python(  # the upstream goes through the environment: argv is readable by every local user
+            "stream-proxy", "brownout.faults.stream.proxy", ["--port-file", str(port_file)],
             run_id=run_id, on_spawn=on_spawn, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, UPSTREAM_ENV: upstream_url},
         )
     deadline = time.monotonic() + timeout
     while not port_file.exists():
