@@ -18,7 +18,8 @@ also watch their parent's pid, because PDEATHSIG fires on the death of the paren
 Test hook: `BROWNOUT_TEST_HOLD=NAME[,NAME...]@DIR` makes each child named NAME pause in
 `become_child`, before it ties itself to its parent and before it is ready: it writes
 `DIR/NAME.PID.held` and waits (at most `HOLD_LIMIT` seconds) until `DIR/release` exists.
-Tests use it to kill a run exactly inside a spawn window. Never set it in production.
+The runner holds the same way as `rollback` just before it undoes a fault. Tests use it to
+kill a run exactly inside a spawn window or mid-rollback. Never set it in production.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 __all__ = [
     "CHILD_ENV", "HOLD_ENV", "OnSpawn", "PARENT_ENV", "RUN_ENV", "become_child", "child_env", "die_with_parent", "free_port",
     "pdeathsig", "pid_alive", "process_start_time", "process_state", "python_command", "spawn_python",
-    "tagged_processes", "terminate", "wait_port",
+    "tagged_processes", "terminate", "test_hold", "wait_port",
 ]
 
 PARENT_ENV = "BROWNOUT_PARENT_PID"
@@ -144,13 +145,16 @@ def become_child(name: str, *, parent_pid: int | None = None, tie: bool = True) 
 
     `tie=False` (a detached sandbox) skips the tie but still honours the hold.
     """
-    _test_hold(name)
+    test_hold(name)
     if tie:
         die_with_parent(parent_pid)
 
 
-def _test_hold(name: str) -> None:
-    """The spawn-window test hook (see the module docstring)."""
+def test_hold(name: str) -> None:
+    """The test hook (see the module docstring): a no-op unless `BROWNOUT_TEST_HOLD` names `name`.
+
+    Children call it from `become_child`; the runner calls it as `rollback` before each undo step.
+    """
     names, _, folder = os.environ.get(HOLD_ENV, "").partition("@")
     if not folder or name not in names.split(","):
         return

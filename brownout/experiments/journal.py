@@ -30,7 +30,7 @@ from brownout import __version__
 from brownout.errors import JournalError
 from brownout.processes import OnSpawn, pid_alive, process_start_time
 
-__all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "moot_with", "read_journal",
+__all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "helpers_used", "read_journal",
            "stale_journals"]
 
 
@@ -76,9 +76,13 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def fault_intent(self, entry_id: str, handle: dict[str, Any], moot_with: list[str] | None = None) -> None:
-        """`moot_with`: the run's own helpers (journal names) whose death takes the fault with them."""
-        self.append("fault_intent", id=entry_id, handle=handle, moot_with=list(moot_with or []))
+    def fault_intent(self, entry_id: str, handle: dict[str, Any], owned: dict[str, list[str]] | None = None) -> OpenFault:
+        """Journal a fault before it is applied. `owned`: URLs of the helpers the run started, by journal
+        name; the entry records which of them the fault acts on (`uses`, `moot_with`, see `helpers_used`)."""
+        uses, exclusive = helpers_used(handle, owned or {})
+        fault = OpenFault(entry_id, handle, False, moot_with=sorted(uses) if exclusive else [], uses=uses)
+        self.append("fault_intent", id=entry_id, handle=handle, moot_with=fault.moot_with, uses=uses)
+        return fault
 
     def fault_applied(self, entry_id: str, detail: dict[str, Any], handle: dict[str, Any] | None = None) -> None:
         """`handle` replaces the intent's when inject learned more (e.g. the pid it started)."""
@@ -122,24 +126,26 @@ class OpenFault:
     handle: dict[str, Any]
     applied: bool
     failures: list[str] = field(default_factory=list)
-    moot_with: list[str] = field(default_factory=list)
+    moot_with: list[str] = field(default_factory=list)        # the run's own helpers it acts on, and nothing else
+    uses: dict[str, list[str]] = field(default_factory=dict)  # the run's own helpers it acts on -> their origins
 
 
 _ORIGIN = re.compile(r"https?://[^/\s\"']+")
 
 
-def moot_with(handle: dict[str, Any], owned: dict[str, list[str]]) -> list[str]:
-    """The run's own helpers a fault acts on, when it acts on nothing else; [] otherwise.
+def helpers_used(handle: dict[str, Any], owned: dict[str, list[str]]) -> tuple[dict[str, list[str]], bool]:
+    """Which of the run's own helpers a fault acts on (name -> origins), and whether it acts on nothing else.
 
-    `owned` maps a helper's journal name to the URLs it serves. A fault whose handle names
-    only those origins (a gpu-oom on the run's own sandbox, a toxic on its embedded proxy)
-    is moot once they are gone; one naming any other origin (an attached sandbox) is not.
+    `owned` maps a helper's journal name to the URLs it serves. A fault acting only on them
+    (a gpu-oom on the run's own sandbox, a toxic on its embedded proxy) is moot once they are
+    gone; one that also acts elsewhere (a link on an attached sandbox through the run's own
+    proxy) still needs its undo there, and only its part on a dead helper is moot.
     """
     origins = set(_ORIGIN.findall(json.dumps(handle.get("data", {}))))
     owners = {name: {o for url in urls for o in _ORIGIN.findall(url)} for name, urls in owned.items()}
-    if not origins or not origins <= set().union(*owners.values()):
-        return []
-    return sorted(name for name, theirs in owners.items() if theirs & origins)
+    uses = {name: sorted(theirs & origins) for name, theirs in owners.items() if theirs & origins}
+    covered = set().union(*uses.values()) if uses else set()
+    return uses, bool(origins) and origins <= covered
 
 
 @dataclass
@@ -206,7 +212,7 @@ def read_journal(path: Path) -> JournalState:
             owner_start, host = entry.get("pid_start"), entry.get("host")
         elif kind == "fault_intent":
             faults[entry["id"]] = OpenFault(entry["id"], entry["handle"], applied=False,
-                                            moot_with=list(entry.get("moot_with", [])))
+                                            moot_with=list(entry.get("moot_with", [])), uses=dict(entry.get("uses", {})))
         elif kind == "fault_applied" and entry["id"] in faults:
             faults[entry["id"]].applied = True
             if "handle" in entry:

@@ -13,12 +13,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 from brownout.errors import JournalError
-from brownout.experiments.journal import Journal, JournalState, OpenProcess, brownout_home, read_journal, stale_journals
+from brownout.experiments.journal import (
+    Journal,
+    JournalState,
+    OpenFault,
+    OpenProcess,
+    brownout_home,
+    read_journal,
+    stale_journals,
+)
 from brownout.faults.base import FaultHandle
 from brownout.faults.registry import DRIVERS
 from brownout.processes import pid_alive, process_start_time, tagged_processes, terminate
 
-__all__ = ["RecoveryReport", "UndoResult", "close_moot", "forget_run", "recover_stale", "stop_journaled_process", "undo_fault"]
+__all__ = ["RecoveryReport", "UndoResult", "forget_run", "undo_or_close", "recover_stale", "stop_journaled_process", "undo_fault"]
 
 Log = Callable[[str], None]
 
@@ -111,14 +119,26 @@ class RecoveryReport:
         return not self.skipped and all(u.ok for u in self.undone)
 
 
-def close_moot(entry_id: str, handle: FaultHandle, journal: Journal, reason: str, log: Log) -> UndoResult:
-    """A fault on helpers that died with its run: one undo attempt, and closed as moot if that fails."""
-    result = undo_fault(entry_id, handle, journal, retries=0, log=log)
-    if result.ok:
+def undo_or_close(fault: OpenFault, handle: FaultHandle, journal: Journal, gone: set[str], when: str, *,
+                  retries: int, backoff: float, log: Log) -> UndoResult:
+    """Undo a fault, or close it as moot where the run's own helpers it acted on are `gone`.
+
+    Acting only on gone helpers: one attempt, then closed as moot. Acting also elsewhere: one
+    attempt, closed as moot only when what failed was the part on a gone helper (its error
+    names it); otherwise the usual retries.
+    """
+    dead = {name: origins for name, origins in fault.uses.items() if name in gone}
+    if not dead:
+        return undo_fault(fault.id, handle, journal, retries=retries, backoff=backoff, log=log)
+    exclusive = bool(fault.moot_with) and set(fault.moot_with) <= dead.keys()
+    result = undo_fault(fault.id, handle, journal, retries=0, log=log)
+    if result.ok or not (exclusive or any(o in (result.error or "") for origins in dead.values() for o in origins)):
         return result
+    reason = f"{'its target' if exclusive else 'its part on'} ({', '.join(sorted(dead))}) died {when}"
     detail = {"moot": reason, "error": result.error}
-    journal.fault_undone(entry_id, detail)
-    return UndoResult(entry_id, handle.fault, handle.kind, True, result.attempts, time.time(), detail, moot=reason)
+    journal.fault_undone(fault.id, detail)
+    log(f"'{handle.fault}' closed: {reason}")
+    return UndoResult(fault.id, handle.fault, handle.kind, True, result.attempts, time.time(), detail, moot=reason)
 
 
 def _stop_children(state: JournalState, journal: Journal, log: Log) -> dict[str, list[int]]:
@@ -145,11 +165,9 @@ def _recover_one(state: JournalState, retries: int, backoff: float, log: Log) ->
         for fault in reversed(state.faults):
             handle = FaultHandle.from_dict(fault.handle)
             log(f"[{state.run_id}] undoing fault '{handle.fault}' ({handle.kind})")
-            if fault.moot_with and not survivors & set(fault.moot_with):
-                reason = f"its target ({', '.join(fault.moot_with)}) died with run {state.run_id}"
-                undone.append(close_moot(fault.id, handle, journal, reason, log))
-            else:
-                undone.append(undo_fault(fault.id, handle, journal, retries=retries, backoff=backoff, log=log))
+            gone = set(fault.uses) - survivors
+            undone.append(undo_or_close(fault, handle, journal, gone, f"with run {state.run_id}", retries=retries,
+                                        backoff=backoff, log=log))
         journal.append("recovery_finished", ok=all(u.ok for u in undone))
     finally:
         journal.close()

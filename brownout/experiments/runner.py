@@ -30,8 +30,8 @@ from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyE
 from brownout.exit_codes import interrupted_exit_code
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
-from brownout.experiments.journal import Journal, brownout_home, moot_with
-from brownout.experiments.rollback import UndoResult, close_moot, recover_stale, undo_fault
+from brownout.experiments.journal import Journal, OpenFault, brownout_home
+from brownout.experiments.rollback import UndoResult, recover_stale, undo_or_close
 from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
 from brownout.experiments.target import TargetSession
@@ -39,6 +39,7 @@ from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Phas
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
 from brownout.loadgen.records import RunClock
+from brownout.processes import test_hold
 from brownout.redact import redact_url
 from brownout.reports.models import HarnessObservations
 
@@ -88,7 +89,7 @@ class _Applied:
     handle: FaultHandle
     record: FaultWindow
     driver: type[FaultDriver]
-    moot_with: list[str] = field(default_factory=list)   # the run's own helpers it acts on (see journal.moot_with)
+    entry: OpenFault   # as journaled: which of the run's own helpers it acts on
 
 
 class _Run:
@@ -317,9 +318,8 @@ class _Run:
             self.event("fault_inject_failed", window.fault.name, error=str(exc))
             raise
         owned = self.target.owned_urls() if self.target is not None else {}
-        moot = moot_with(handle.to_dict(), owned)
-        self.journal.fault_intent(window.entry_id, handle.to_dict(), moot)
-        applied = _Applied(window, handle, record, driver_cls, moot)
+        entry = self.journal.fault_intent(window.entry_id, handle.to_dict(), owned)
+        applied = _Applied(window, handle, record, driver_cls, entry)
         self.applied.append(applied)
         try:
             detail = driver.inject(handle)
@@ -341,14 +341,11 @@ class _Run:
     def rollback(self, applied: _Applied) -> None:
         if applied.record.rolled_back_at is not None:
             return
+        test_hold("rollback")
         policy = self.spec.rollback
         dead = self.target.dead_helpers() if self.target is not None else set()
-        if applied.moot_with and set(applied.moot_with) <= dead:  # what it acted on is gone: nothing to retry
-            reason = f"its target ({', '.join(applied.moot_with)}) died during the run"
-            result = close_moot(applied.window.entry_id, applied.handle, self.journal, reason, self.log)
-        else:
-            result = undo_fault(applied.window.entry_id, applied.handle, self.journal,
-                                retries=policy.retries, backoff=policy.backoff, log=self.log)
+        result = undo_or_close(applied.entry, applied.handle, self.journal, dead, "during the run",
+                               retries=policy.retries, backoff=policy.backoff, log=self.log)
         self.undo_results.append(result)
         applied.record.rolled_back_at = self.clock.now()
         self.warn_if_late(applied.window.fault.name, "rolled back", applied.record.rolled_back_at, applied.window.rollback_at)
@@ -377,8 +374,9 @@ class _Run:
         self.rollback_faults()
         policy = self.spec.rollback
         while self.target is not None and self.target.links:
-            entry_id, handle = self.target.links.pop()
-            result = undo_fault(entry_id, handle, self.journal, retries=policy.retries, backoff=policy.backoff, log=self.log)
+            entry, handle = self.target.links.pop()
+            result = undo_or_close(entry, handle, self.journal, self.target.dead_helpers(), "during the run",
+                                   retries=policy.retries, backoff=policy.backoff, log=self.log)
             self.undo_results.append(result)
 
     def rollback_faults(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import httpx
 
 from brownout.errors import TargetError
-from brownout.experiments.journal import Journal, moot_with
+from brownout.experiments.journal import Journal, OpenFault
 from brownout.experiments.signals import SignalGate
 from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
@@ -48,7 +48,7 @@ class TargetSession:
         self.base_url = ""
         self.headers: dict[str, str] = {}
         self.context = FaultContext(seed=self.seed)
-        self.links: list[tuple[str, FaultHandle]] = []   # routed through proxies; undone after the faults
+        self.links: list[tuple[OpenFault, FaultHandle]] = []   # routed through proxies; undone after the faults
 
     def outcome_rules(self) -> OutcomeRules:
         """The experiment's outcome rules with the primary model filled in, and who-served defaulted on the sandbox."""
@@ -142,8 +142,7 @@ class TargetSession:
         """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
         handle = link.prepare()
         entry_id = f"setup:{link.spec.name}"
-        self.journal.fault_intent(entry_id, handle.to_dict(), moot_with(handle.to_dict(), self.owned_urls()))
-        self.links.append((entry_id, handle))
+        self.links.append((self.journal.fault_intent(entry_id, handle.to_dict(), self.owned_urls()), handle))
         detail = link.inject(handle)
         self.journal.fault_applied(entry_id, detail, handle.to_dict())
         self.log(f"{link.spec.name}: {detail}")
