@@ -23,8 +23,8 @@ import pytest
 
 from brownout.experiments.journal import stale_journals
 from brownout.experiments.rollback import recover_stale
-from brownout.sandbox import SandboxConfig, start_sandbox
 from tests.e2e.conftest import journal_entries, popen_brownout, processes_with_marker, wait_for
+from tests.support.sandboxes import detached_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +47,9 @@ CASES = [pytest.param(kind, point, id=f"{kind}-{point}",
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    handle = start_sandbox(SandboxConfig(regions=["us-east", "eu-west"], replicas_per_region=1, cold_start=0.5),
-                           tmp_path_factory.mktemp("sb"), detach=True)
-    try:
+    with detached_sandbox(tmp_path_factory.mktemp("sb"), regions=["us-east", "eu-west"], replicas_per_region=1,
+                          cold_start=0.5) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 def _experiment(tmp_path: Path, control_url: str, kind: str) -> str:

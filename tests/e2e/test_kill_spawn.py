@@ -17,21 +17,16 @@ import pytest
 
 from brownout.experiments.journal import stale_journals
 from brownout.processes import pid_alive
-from brownout.sandbox import SandboxConfig, start_sandbox
 from tests.e2e.conftest import journal_entries, popen_brownout, processes_with_marker, run_brownout, wait_for
+from tests.support.sandboxes import detached_sandbox
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def shared_sandbox(tmp_path_factory):
-    """One sandbox the runs of this module attach to: starting one per test would cost more than the tests."""
-    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=1), tmp_path_factory.mktemp("sb"),
-                           detach=True)
-    try:
+    with detached_sandbox(tmp_path_factory.mktemp("sb"), regions=["us-east"], replicas_per_region=1) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 def _write(tmp_path: Path, name: str, target: str, faults: str = "[]", fault_phase: str = "2s") -> str:

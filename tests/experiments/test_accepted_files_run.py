@@ -21,7 +21,7 @@ from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
 from brownout.experiments.timeline import PhaseWindow, Timeline
 from brownout.loadgen.records import load_records
 from brownout.reports import build_results, collect_environment, write_all
-from brownout.sandbox import SandboxConfig, start_sandbox
+from tests.support.sandboxes import detached_sandbox
 
 def _mostly(valid: list, odd: list) -> st.SearchStrategy:
     """Valid values most of the time, so that many files pass validation and reach the dry run."""
@@ -33,14 +33,12 @@ THRESHOLDS = st.one_of(_mostly(["99%", "0.5", "1"], ["101%", "0%", ".inf", "-1",
                        st.floats(min_value=0, max_value=1), st.floats(allow_nan=True),
                        st.integers(min_value=-(2**70), max_value=2**70))
 TEXT = st.text(max_size=8)
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    handle = start_sandbox(SandboxConfig(regions=["us-east"], replicas_per_region=1), tmp_path_factory.mktemp("sb"),
-                           detach=True)
-    try:
+    with detached_sandbox(tmp_path_factory.mktemp("sb"), regions=["us-east"], replicas_per_region=1) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 def _document(control: str, v: dict) -> dict:
