@@ -23,6 +23,7 @@ import pytest
 
 from brownout.experiments.journal import stale_journals
 from brownout.experiments.rollback import recover_stale
+from brownout.processes import pid_alive
 from tests.e2e.conftest import journal_entries, popen_brownout, processes_with_marker, wait_for
 from tests.support.sandboxes import detached_sandbox
 
@@ -101,7 +102,14 @@ def test_nothing_is_left_behind_after_a_sigkill_and_recover(kind, point, sandbox
         pytest.fail(f"never reached {point}:\n{proc.communicate()[0]}")
     proc.kill()
     proc.communicate(timeout=30)
+    if point == "spawn":  # the child was journaled the moment it existed, before it was ready
+        [held] = [int(p.name.split(".")[1]) for p in hold.glob(f"{held_name}.*.held")]
+        assert held in [p for e in journal_entries(home) if e["type"] == "process_started" for p in e["pids"]]
     (hold / "release").touch()  # a held child resumes, sees its parent is gone and exits
+    if point == "spawn":
+        assert wait_for(lambda: not pid_alive(held), 15), f"{held_name} outlived a parent that died during its spawn"
+        if held_name == "load":
+            assert not (tmp_path / "out" / "load" / "records.jsonl").exists()  # it sent nothing
 
     reports = recover_stale(home, retries=2, backoff=0.2)
     assert all(r.ok for r in reports), [(u.fault, u.error) for r in reports for u in r.undone]

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from brownout.experiments.journal import stale_journals
-from brownout.processes import pid_alive
 from tests.e2e.conftest import journal_entries, popen_brownout, processes_with_marker, run_brownout, wait_for
 from tests.support.sandboxes import detached_sandbox
 
@@ -69,24 +68,6 @@ def _kill_when_held(proc, hold: Path, name: str) -> int:
     proc.kill()
     proc.communicate(timeout=30)
     return held[0]
-
-
-def test_load_killed_in_its_spawn_window_dies_by_itself_and_recover_says_so(shared_sandbox, brownout_env, tmp_path):
-    """The run dies while its load process is still starting: the child was journaled before it could
-    act, and once it resumes it sees its parent is gone and exits without sending anything."""
-    hold = tmp_path / "hold"
-    env = _hold_env(brownout_env, hold, "load")
-    target = f'sandbox: {{attach: "{shared_sandbox.control_url}"}}'
-    proc = popen_brownout(["run", _write(tmp_path, "spawn-load", target), "--out", str(tmp_path / "out")], env)
-    pid = _kill_when_held(proc, hold, "load")
-    assert _journaled_pids(tmp_path / "home", "load") == [pid]  # journaled before it was ready
-    (hold / "release").touch()
-    assert wait_for(lambda: not pid_alive(pid), 15), "the load process outlived a parent that died during its spawn"
-    assert not (tmp_path / "out" / "load" / "records.jsonl").exists()  # it sent nothing
-    recovered = run_brownout(["recover"], brownout_env, timeout=60)
-    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
-    assert "load already gone (it died with its run)" in recovered.stdout
-    assert stale_journals(tmp_path / "home") == []  # a second recover finds nothing
 
 
 def test_sandbox_held_in_its_spawn_window_is_found_and_stopped_by_recover(brownout_env, tmp_path):
