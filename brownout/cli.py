@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -149,20 +151,34 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from brownout.experiments.rollback import recover_stale
+    from brownout.experiments.rollback import forget_run, recover_stale
 
+    if args.forget:
+        by = f"{getpass.getuser()}@{socket.gethostname()}"
+        state = forget_run(args.forget, by)
+        still = [f"fault '{f.handle.get('fault')}' ({f.handle.get('kind')})" for f in state.faults] + list(
+            f"process {p.name}" for p in state.processes)
+        print(f"{args.forget}: journal closed by hand by {by}; nothing was undone"
+              + (f"; it still showed open: {', '.join(still)}" if still else ""))
+        return 0
     reports = recover_stale(log=_err)
     if not reports:
         print("nothing to recover: no journal of a dead run shows an open fault or process")
         return 0
     failed = 0
     for report in reports:
+        for name, pids in report.stopped.items():
+            print(f"{report.run_id}: {name} " + (f"stopped (pids {pids})" if pids else "already gone (it died with its run)"))
         for undo in report.undone:
-            state = "undone" if undo.ok else f"FAILED after {undo.attempts} attempt(s): {undo.error}"
+            if undo.moot:
+                state = f"moot, closed: {undo.moot}"
+            else:
+                state = "undone" if undo.ok else f"FAILED after {undo.attempts} attempt(s): {undo.error}"
             print(f"{report.run_id}: fault '{undo.fault}' ({undo.kind}) {state}")
             failed += not undo.ok
-        for name, pids in report.stopped.items():
-            print(f"{report.run_id}: stopped {name}" + (f" (pids {pids})" if pids else " (already gone)"))
+        if not report.ok:
+            print(f"{report.run_id}: still open; retry `brownout recover`, or close it by hand with "
+                  f"`brownout recover --forget {report.run_id}` once you have undone it yourself")
     return EXIT_CODES["error"] if failed else 0
 
 
@@ -285,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("recover", help="undo what crashed runs left applied or running")
+    p.add_argument("--forget", metavar="RUN_ID",
+                   help="close that run's journal by hand (after undoing it yourself); records who did; undoes nothing")
     p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("sandbox", help="start, stop or inspect the embedded sandbox by hand")

@@ -12,6 +12,7 @@
     ├── LoadError          the load generator failed
     ├── SandboxError       the embedded sandbox failed to start or stop
     ├── JournalError       the journal cannot be read
+    ├── HarnessError       a harness component (load process, fault proxy, probe loop) died or hangs
     └── AbortedError       a stop condition fired; carries the guard name
 
 The CLI maps each class to an exit code in one place (`brownout.cli.main`, codes in `brownout.exit_codes`).
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 __all__ = [
     "AbortedError",
     "BrownoutError",
+    "HarnessError",
     "InjectError",
     "JournalError",
     "LoadError",
@@ -126,6 +128,10 @@ class SandboxError(BrownoutError):
 
 class JournalError(BrownoutError):
     """The journal cannot be read."""
+
+
+class HarnessError(BrownoutError):
+    """A harness component died or stopped answering mid-run: the run ends, unscored, after rollback."""
 
 
 class AbortedError(BrownoutError):

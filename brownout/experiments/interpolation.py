@@ -12,11 +12,18 @@ from typing import Mapping
 
 __all__ = ["interpolate"]
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\{")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_REFERENCE = re.compile(
+    r"\$\$\{|\$\{(?P<name>" + _NAME + r")(?::-(?P<default>(?:[^}$]|\$(?!\{)|\$\{" + _NAME + r"(?::-[^}$]*)?\})*))?\}|\$\{"
+)
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str | None]]]:
-    """`${VAR}`, `${VAR:-default}` (default when unset or empty), `$${` for a literal `${`."""
+    """`${VAR}`, `${VAR:-default}` (default when unset or empty), `$${` for a literal `${`.
+
+    A default may itself hold references one level deep (`${A:-${B}}`, `${A:-${B:-x}}`),
+    resolved the same way; anything deeper is a malformed reference, never a literal.
+    """
     problems: list[tuple[str, str | None]] = []
 
     def replace(match: re.Match[str]) -> str:
@@ -28,7 +35,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str,
             return whole
         value = env.get(name)
         if match.group("default") is not None and not value:
-            return match.group("default")
+            default, inner = interpolate(match.group("default"), env)
+            problems.extend(inner)
+            return default
         if value is None:
             problems.append((f"environment variable '{name}' is not set", f"set it, or give a default: ${{{name}:-value}}"))
             return whole

@@ -2,9 +2,12 @@
 
 Every fault is written as an *intent* (with the handle that undoes it) before
 anything changes, then *applied*, then *undone*. Processes brownout starts are
-written too. After a crash or SIGKILL, `brownout recover` (and the start of the
-next run) reads every journal whose owner is dead and undoes what is still open:
-faults first (newest first), then processes.
+written the moment they exist (`on_spawn`). After a crash or SIGKILL, `brownout
+recover` (and the start of the next run) reads every journal whose owner is dead and
+closes what is still open: processes first (every child of the run, journaled or
+only tagged), then faults (newest first). A fault that acted only on helpers the run
+itself started (its own sandbox, its own embedded proxy: `moot_with`) died with them.
+`brownout recover --forget RUN_ID` closes a journal by hand (`forgotten`, with who did).
 
 Layout: `$BROWNOUT_HOME/runs/<run_id>/journal.jsonl` (default home `~/.brownout`).
 The journal never holds secrets: handles carry URLs, names and original values only.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import socket
 import time
 import uuid
@@ -24,9 +28,10 @@ from typing import Any, Iterator
 
 from brownout import __version__
 from brownout.errors import JournalError
-from brownout.processes import pid_alive, process_start_time
+from brownout.processes import OnSpawn, pid_alive, process_start_time
 
-__all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "read_journal", "stale_journals"]
+__all__ = ["Journal", "JournalState", "OpenFault", "OpenProcess", "brownout_home", "helpers_used", "read_journal",
+           "stale_journals"]
 
 
 def brownout_home() -> Path:
@@ -71,8 +76,13 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def fault_intent(self, entry_id: str, handle: dict[str, Any]) -> None:
-        self.append("fault_intent", id=entry_id, handle=handle)
+    def fault_intent(self, entry_id: str, handle: dict[str, Any], owned: dict[str, list[str]] | None = None) -> OpenFault:
+        """Journal a fault before it is applied. `owned`: URLs of the helpers the run started, by journal
+        name; the entry records which of them the fault acts on (`uses`, `moot_with`, see `helpers_used`)."""
+        uses, exclusive = helpers_used(handle, owned or {})
+        fault = OpenFault(entry_id, handle, False, moot_with=sorted(uses) if exclusive else [], uses=uses)
+        self.append("fault_intent", id=entry_id, handle=handle, moot_with=fault.moot_with, uses=uses)
+        return fault
 
     def fault_applied(self, entry_id: str, detail: dict[str, Any], handle: dict[str, Any] | None = None) -> None:
         """`handle` replaces the intent's when inject learned more (e.g. the pid it started)."""
@@ -90,8 +100,16 @@ class Journal:
         starts = {str(p): process_start_time(p) for p in pids}
         self.append("process_started", name=name, pids=pids, starts=starts, stop=stop)
 
+    def on_spawn(self, stop: dict[str, Any] | None = None) -> OnSpawn:
+        """A `spawn_python` callback: journals a child's pid the moment it exists, before it can act."""
+        return lambda name, pid: self.process_started(name, [pid], stop or {"kind": "pids"})
+
     def process_stopped(self, name: str) -> None:
         self.append("process_stopped", name=name)
+
+    def forget(self, by: str, reason: str, open_entries: list[str]) -> None:
+        """Close every open entry by hand: `brownout recover --forget`. Who did it stays on record."""
+        self.append("forgotten", by=by, reason=reason, entries=open_entries)
 
     def finish(self, status: str) -> None:
         self.append("run_finished", status=status)
@@ -108,6 +126,26 @@ class OpenFault:
     handle: dict[str, Any]
     applied: bool
     failures: list[str] = field(default_factory=list)
+    moot_with: list[str] = field(default_factory=list)        # the run's own helpers it acts on, and nothing else
+    uses: dict[str, list[str]] = field(default_factory=dict)  # the run's own helpers it acts on -> their origins
+
+
+_ORIGIN = re.compile(r"https?://[^/\s\"']+")
+
+
+def helpers_used(handle: dict[str, Any], owned: dict[str, list[str]]) -> tuple[dict[str, list[str]], bool]:
+    """Which of the run's own helpers a fault acts on (name -> origins), and whether it acts on nothing else.
+
+    `owned` maps a helper's journal name to the URLs it serves. A fault acting only on them
+    (a gpu-oom on the run's own sandbox, a toxic on its embedded proxy) is moot once they are
+    gone; one that also acts elsewhere (a link on an attached sandbox through the run's own
+    proxy) still needs its undo there, and only its part on a dead helper is moot.
+    """
+    origins = set(_ORIGIN.findall(json.dumps(handle.get("data", {}))))
+    owners = {name: {o for url in urls for o in _ORIGIN.findall(url)} for name, urls in owned.items()}
+    uses = {name: sorted(theirs & origins) for name, theirs in owners.items() if theirs & origins}
+    covered = set().union(*uses.values()) if uses else set()
+    return uses, bool(origins) and origins <= covered
 
 
 @dataclass
@@ -173,7 +211,8 @@ def read_journal(path: Path) -> JournalState:
             owner, experiment = entry.get("pid"), entry.get("experiment")
             owner_start, host = entry.get("pid_start"), entry.get("host")
         elif kind == "fault_intent":
-            faults[entry["id"]] = OpenFault(entry["id"], entry["handle"], applied=False)
+            faults[entry["id"]] = OpenFault(entry["id"], entry["handle"], applied=False,
+                                            moot_with=list(entry.get("moot_with", [])), uses=dict(entry.get("uses", {})))
         elif kind == "fault_applied" and entry["id"] in faults:
             faults[entry["id"]].applied = True
             if "handle" in entry:
@@ -190,6 +229,9 @@ def read_journal(path: Path) -> JournalState:
                 entry["name"], list(entry.get("pids", [])), dict(entry.get("stop", {})), dict(entry.get("starts", {})))
         elif kind == "process_stopped":
             processes.pop(entry["name"], None)
+        elif kind == "forgotten":
+            faults.clear()
+            processes.clear()
         elif kind == "run_finished":
             finished = True
     return JournalState(

@@ -2,7 +2,9 @@
 
     bytes (size-capped) -> YAML node tree (safe loader, depth-bounded)
       -> raw document + a line/column for every dotted field (duplicate keys, alias bombs refused)
-      -> ${VAR} interpolation -> pydantic validation -> each error mapped back to its line
+      -> ${VAR} interpolation, text and number bounds -> pydantic validation -> each error mapped back to its line
+
+An error about a value that came from `${VAR}` names the variable, never the value (it may be a secret).
 
 All problems found in one pass are raised together as one `SpecErrors`, so a
 user fixes a file in one round instead of one error per run.
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import os
 import re
 import stat
 import types
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Iterator, Mapping, Union, get_args, get_origin
@@ -29,6 +33,7 @@ from brownout.experiments.interpolation import interpolate
 from brownout.experiments.spec import API_VERSION, Experiment
 from brownout.experiments.spec.faults.applicability import misplaced_faults
 from brownout.experiments.spec.units import FROM_FILE
+from brownout.redact import redact_document
 
 __all__ = [
     "MAX_BYTES",
@@ -47,6 +52,8 @@ MAX_NODES = 10_000
 """Values built from one file, counting every alias expansion: stops 'billion laughs' early."""
 MAX_DEPTH = 64
 """Nesting depth; PyYAML's composer recurses, so deeper input would overflow the stack."""
+MAX_NUMBER = 10**15
+"""Any number in a file, whatever its field: larger ones are typos or attacks, and would overflow later."""
 
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -77,8 +84,8 @@ class LoadedExperiment:
     locations: Mapping[str, Position] = field(repr=False)
 
     def document_for_results(self) -> dict[str, Any]:
-        """The uninterpolated document, safe to copy into results and journals."""
-        return copy.deepcopy(self.raw_document)
+        """The uninterpolated document with credentials in URLs redacted, safe to copy into results and journals."""
+        return redact_document(copy.deepcopy(self.raw_document))
 
     def error_at(self, field_path: str, message: str, hint: str | None = None) -> SpecError:
         """A SpecError located at `field_path` (or its nearest parent), for problems found after loading (resolve, dry run)."""
@@ -215,6 +222,7 @@ class _Tree:
     keys: dict[str, Position] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
     nodes: int = 0
+    from_env: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # field -> (value, variables it came from)
 
     def error(self, message: str, at: Position, parts: FieldPath = (), hint: str | None = None) -> SpecError:
         return SpecError(message, self.file, at[0], at[1], format_field(parts) or None, hint)
@@ -322,6 +330,11 @@ def _parse(source: str, file: str) -> _Tree:
 
 def _yaml_error(exc: yaml.MarkedYAMLError, file: str, source: str) -> SpecError:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+        mark = exc.context_mark  # an unclosed quote or bracket: where it opened, not the end of the file
+        return SpecError(f"invalid YAML: {(exc.context or 'a value').removeprefix('while scanning ')} opened here is never closed "
+                         "(the file ends first)", file,
+                         *_position(mark), hint="close the quote or bracket opened here")
     line, column = _position(mark) if mark else (None, None)
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (exc.context or ""):
         return SpecError("the file holds more than one YAML document ('---')", file, line, column,
@@ -340,17 +353,66 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, source: str) -> SpecError:
 
 
 def _interpolate_tree(value: Any, parts: FieldPath, env: Mapping[str, str], tree: _Tree, errors: list[SpecError]) -> Any:
-    """A copy of the document with ${VAR} resolved in every string value (keys are left alone)."""
+    """A copy of the document with ${VAR} resolved in every string value (keys are left alone), each
+    text and number checked against the bounds every field shares."""
     if isinstance(value, dict):
+        for key in value:
+            _check_text(key, (*parts, key), tree, errors, [])
+            if isinstance(key, str) and key.endswith("_env"):
+                _check_env_name(value[key], (*parts, key), tree, errors)
         return {k: _interpolate_tree(v, (*parts, k), env, tree, errors) for k, v in value.items()}
     if isinstance(value, list):
         return [_interpolate_tree(v, (*parts, i), env, tree, errors) for i, v in enumerate(value)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not (math.isfinite(value) and abs(value) <= MAX_NUMBER):
+            at = _nearest(tree.values, format_field(parts))
+            errors.append(tree.error(f"number out of range: brownout takes finite numbers up to {MAX_NUMBER:.0e}", at, parts))
+        return value
     if not isinstance(value, str) or "${" not in value:
+        _check_text(value, parts, tree, errors, [])
         return value
     text, problems = interpolate(value, env)
     at = _nearest(tree.values, format_field(parts))
     errors += [tree.error(message, at, parts, hint) for message, hint in problems]
+    names = sorted(set(_VARIABLE.findall(value)))
+    if text != value:
+        tree.from_env[format_field(parts)] = (text, names)
+    _check_text(text, parts, tree, errors, names)
     return text
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_env_name(value: Any, parts: FieldPath, tree: _Tree, errors: list[SpecError]) -> None:
+    """`*_env` fields name a variable; a value there is a secret pasted where its name belongs: never echoed."""
+    if value is None or isinstance(value, str) and _ENV_NAME.fullmatch(value):
+        return
+    reference = _VARIABLE.match(value) if isinstance(value, str) else None
+    hint = (f"write the variable's name, {reference.group(1)}, without ${{...}}" if reference
+            else "e.g. OPENAI_API_KEY: letters, digits and '_', not starting with a digit")
+    at = _nearest(tree.values, format_field(parts))
+    errors.append(tree.error(f"'{parts[-1]}' must name an environment variable, not hold a value (the value is not shown)",
+                             at, parts, hint=hint))
+
+
+def _check_text(value: Any, parts: FieldPath, tree: _Tree, errors: list[SpecError], names: list[str]) -> None:
+    """Refuse control characters and unpaired surrogates: they break terminals, JSON and every report later.
+
+    The message names the character and its position, never the text (it may come from a secret).
+    """
+    if not isinstance(value, str):
+        return
+    for index, char in enumerate(value):
+        if char in "\t\n\r" or unicodedata.category(char) not in ("Cc", "Cs"):
+            continue
+        what = "an unpaired surrogate" if unicodedata.category(char) == "Cs" else "a control character"
+        source = f" (in the value of ${{{', '.join(names)}}})" if names else ""
+        at = _nearest(tree.values, format_field(parts))
+        errors.append(tree.error(f"{what} U+{ord(char):04X} at position {index + 1} is not allowed{source}", at, parts,
+                                 hint="experiment text must be printable Unicode"))
+        return
 
 
 # -- pydantic errors -> located SpecErrors ----------------------------------------------------
@@ -394,7 +456,20 @@ def _convert(err: Mapping[str, Any], document: Any, tree: _Tree) -> SpecError:
     field_path = format_field(parts)
     at = tree.keys.get(field_path) if use_key else None
     line, column = at or _nearest(tree.values, field_path)
+    message, hint = _without_env_values(message, hint, field_path, tree)
     return SpecError(message, tree.file, line, column, field_path or None, hint)
+
+
+def _without_env_values(message: str, hint: str | None, field_path: str, tree: _Tree) -> tuple[str, str | None]:
+    """Replace every value that came from ${VAR} (at or below `field_path`) by the variable's name."""
+    for path, (value, names) in tree.from_env.items():
+        if not value or not (path == field_path or path.startswith(field_path)):
+            continue
+        label = f"<the value of ${{{', '.join(names)}}}>"
+        for shown in (repr(value), value):
+            message = message.replace(shown, label)
+            hint = hint.replace(shown, label) if hint else hint
+    return message, hint
 
 
 def _show(value: Any) -> str:
@@ -423,6 +498,12 @@ def _named_item(message: str, document: dict[str, Any]) -> FieldPath:
             if parts[:1] == ("faults",) and parts[-1] == "name":
                 key = "start" if match.group(2) == "starts at" else "duration"
                 return _deepest(document, (*parts[:-1], "schedule", key))
+    if match := re.search(r"\bfault '([^']+)' names (region|region_outage) ", message):
+        for parts in _paths_with_value(document, match.group(1)):
+            if parts[:1] == ("faults",) and parts[-1] == "name":
+                return _deepest(document, (*parts[:-1], match.group(2)))
+    if message.startswith("scoring.bucket "):
+        return _deepest(document, ("scoring", "bucket"))
     if match := re.search(r"repeated: ([^,;]+)", message):
         named = [p for p in _paths_with_value(document, match.group(1).strip()) if p[-1] == "name" and len(p) == 3]
         return named[1] if len(named) > 1 else ()

@@ -30,8 +30,8 @@ from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyE
 from brownout.exit_codes import interrupted_exit_code
 from brownout.experiments.console import Console
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
-from brownout.experiments.journal import Journal, brownout_home
-from brownout.experiments.rollback import UndoResult, recover_stale, undo_fault
+from brownout.experiments.journal import Journal, OpenFault, brownout_home
+from brownout.experiments.rollback import UndoResult, recover_stale, undo_or_close
 from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
 from brownout.experiments.target import TargetSession
@@ -39,6 +39,8 @@ from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Phas
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
 from brownout.loadgen.records import RunClock
+from brownout.processes import test_hold
+from brownout.redact import redact_url
 from brownout.reports.models import HarnessObservations
 
 __all__ = ["RunInterrupted", "RunOptions", "RunOutcome", "RunStatus", "run_experiment"]
@@ -87,6 +89,7 @@ class _Applied:
     handle: FaultHandle
     record: FaultWindow
     driver: type[FaultDriver]
+    entry: OpenFault   # as journaled: which of the run's own helpers it acts on
 
 
 class _Run:
@@ -120,6 +123,7 @@ class _Run:
         self._last_progress = 0.0
         self.machine_start: MachineReading | None = None
         self.machine_end: MachineReading | None = None
+        self._load_end = 0.0
 
     # ----- set-up -------------------------------------------------------------------------
     def event(self, kind: str, name: str, **detail: Any) -> None:
@@ -197,6 +201,7 @@ class _Run:
         from brownout.loadgen import LoadPlan, start_load
 
         load = self.spec.load
+        self._load_end = end_at
         if self.options.workers:
             load = load.model_copy(update={"workers": self.options.workers})
         endpoint = self.spec.target.endpoint
@@ -215,8 +220,7 @@ class _Run:
             http=self.target.http_options(),
         )
         with self.signals.deferred():
-            self.load_run = start_load(plan)
-        self.journal.process_started("load", [self.load_run.pid], {"kind": "pids"})
+            self.load_run = start_load(plan, run_id=self.journal.run_id, on_spawn=self.journal.on_spawn())
 
     def build_guards(self) -> None:
         if self.spec.stop_conditions:
@@ -244,6 +248,15 @@ class _Run:
                          guard=firing.name, reason=firing.reason)
                 self.journal.append("guard_fired", name=firing.name, reason=firing.reason)
                 raise AbortedError(firing.name, firing.reason)
+
+    def check_harness(self, phase: str) -> None:
+        from brownout.experiments.harness import check_harness, helpers_of
+        from brownout.loadgen.plan import STATUS_FILE
+
+        status = self.out_dir / "load" / STATUS_FILE if self.load_run is not None else None
+        helpers = helpers_of(self.load_run, status, self._load_end, self.target)
+        probes = self.probe_runner.running if self.probe_runner is not None else None
+        check_harness(helpers, probes, self.clock.now(), phase)
 
     def progress(self, phase: str, phase_end: float) -> None:
         now = time.monotonic()
@@ -282,6 +295,7 @@ class _Run:
                 self.inject(w)
             for applied in [a for a in self.applied if a.record.rolled_back_at is None and a.window.rollback_at <= now]:
                 self.rollback(applied)
+            self.check_harness(phase)
             self.check_guards()
             self.progress(phase, until)
             if now >= until:
@@ -304,8 +318,9 @@ class _Run:
             record.error = str(exc)
             self.event("fault_inject_failed", window.fault.name, error=str(exc))
             raise
-        self.journal.fault_intent(window.entry_id, handle.to_dict())
-        applied = _Applied(window, handle, record, driver_cls)
+        owned = self.target.owned_urls() if self.target is not None else {}
+        entry = self.journal.fault_intent(window.entry_id, handle.to_dict(), owned)
+        applied = _Applied(window, handle, record, driver_cls, entry)
         self.applied.append(applied)
         try:
             detail = driver.inject(handle)
@@ -327,9 +342,11 @@ class _Run:
     def rollback(self, applied: _Applied) -> None:
         if applied.record.rolled_back_at is not None:
             return
+        test_hold("rollback")
         policy = self.spec.rollback
-        result = undo_fault(applied.window.entry_id, applied.handle, self.journal,
-                            retries=policy.retries, backoff=policy.backoff, log=self.log)
+        dead = self.target.dead_helpers() if self.target is not None else set()
+        result = undo_or_close(applied.entry, applied.handle, self.journal, dead, "during the run",
+                               retries=policy.retries, backoff=policy.backoff, log=self.log)
         self.undo_results.append(result)
         applied.record.rolled_back_at = self.clock.now()
         self.warn_if_late(applied.window.fault.name, "rolled back", applied.record.rolled_back_at, applied.window.rollback_at)
@@ -358,8 +375,9 @@ class _Run:
         self.rollback_faults()
         policy = self.spec.rollback
         while self.target is not None and self.target.links:
-            entry_id, handle = self.target.links.pop()
-            result = undo_fault(entry_id, handle, self.journal, retries=policy.retries, backoff=policy.backoff, log=self.log)
+            entry, handle = self.target.links.pop()
+            result = undo_or_close(entry, handle, self.journal, self.target.dead_helpers(), "during the run",
+                                   retries=policy.retries, backoff=policy.backoff, log=self.log)
             self.undo_results.append(result)
 
     def rollback_faults(self) -> None:
@@ -502,7 +520,7 @@ def _environment(run: _Run) -> dict[str, Any]:
         **collect_environment(run.options.workers or run.spec.load.workers).model_dump(),
         "target": "sandbox" if target.sandbox else "endpoint",
         "target_profile": target.sandbox.profile if target.sandbox else None,
-        "base_url": run.target.base_url if run.target is not None else None,
+        "base_url": redact_url(run.target.base_url) if run.target is not None else None,
         "run_id": run.journal.run_id if run.journal else None,
     }
 
@@ -514,8 +532,12 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     run = _Run(loaded, options, log)
     run.check_load_inputs()  # a bad input file is the user's error (SpecError, exit 2), found before anything starts
 
-    for report in recover_stale(options.home, log=log):
-        log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) undone, ok={report.ok}")
+    for report in recover_stale(options.home, retries=0, budget=_STALE_BUDGET, log=log):
+        if report.skipped:
+            log(f"stale journal of run {report.run_id} left open (no time left at start): run `brownout recover`")
+        else:
+            log(f"recovered leftovers of run {report.run_id}: {len(report.undone)} fault(s) closed, ok={report.ok}"
+                + ("" if report.ok else " (the rest stays open for `brownout recover`)"))
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
@@ -562,7 +584,7 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
                 f"rollback failed for {', '.join(failed_undo)}: the journal keeps them open, run `brownout recover`")
         if message:
             log(message)
-        if status is not RunStatus.DRY_RUN and run.out_dir is not None:
+        if not options.dry_run and run.out_dir is not None:  # a dry run that failed writes no results or report
             signum = run.signals.signum
             scored = _score_and_write(run, status, message, interrupted_exit_code(signum) if signum else None)
             outputs, status = scored["outputs"], scored["status"]
@@ -577,6 +599,10 @@ def run_experiment(loaded: Any, options: RunOptions | None = None, log: Log | No
     return RunOutcome(status, run.journal.run_id if run.journal else None, run.out_dir, outputs, resolutions, message,
                       signum, score, findings, harness)
 
+
+_STALE_BUDGET = 3.0
+"""Seconds a run's start spends on stale journals of dead runs (one undo attempt each); the rest are
+reported and left for `brownout recover`."""
 
 _GUARD_LAG = 2.0
 """Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""

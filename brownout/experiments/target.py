@@ -17,12 +17,14 @@ from typing import Any, Callable
 import httpx
 
 from brownout.errors import TargetError
+from brownout.experiments.journal import Journal, OpenFault
 from brownout.http_options import MAX_REDIRECTS, HttpOptions
-from brownout.experiments.journal import Journal
 from brownout.experiments.signals import SignalGate
 from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
 from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
+from brownout.processes import pid_alive
+from brownout.redact import redact_url
 
 __all__ = ["SANDBOX_SERVED_BY", "TargetSession"]
 
@@ -47,7 +49,7 @@ class TargetSession:
         self.base_url = ""
         self.headers: dict[str, str] = {}
         self.context = FaultContext(seed=self.seed)
-        self.links: list[tuple[str, FaultHandle]] = []   # routed through proxies; undone after the faults
+        self.links: list[tuple[OpenFault, FaultHandle]] = []   # routed through proxies; undone after the faults
 
     def outcome_rules(self) -> OutcomeRules:
         """The experiment's outcome rules with the primary model filled in, and who-served defaulted on the sandbox."""
@@ -76,12 +78,12 @@ class TargetSession:
             config = SandboxConfig.from_target(sb, seed=self.seed)
             workdir = self.out_dir / "sandbox"
             self.log(f"starting sandbox ({sb.profile}, {len(sb.regions)} regions x {sb.replicas_per_region} replicas)")
-            self.journal.append("process_starting", name="sandbox", kind="sandbox", stop={"workdir": str(workdir)})
+            stop = {"kind": "sandbox", "workdir": str(workdir)}
             with self.signals.deferred():
-                self.sandbox = start_sandbox(config, workdir)
+                self.sandbox = start_sandbox(config, workdir, run_id=self.journal.run_id, on_spawn=self.journal.on_spawn(stop))
             state = self.sandbox.state()
             pids = [self.sandbox.supervisor_pid] + [c["pid"] for c in state.get("components", []) if c.get("pid")]
-            self.journal.process_started("sandbox", pids, {"kind": "sandbox", "workdir": str(workdir)})
+            self.journal.process_started("sandbox", pids, stop)
             self.base_url = self.sandbox.gateway_url
             self.context = FaultContext(seed=self.seed, sandbox_control=self.sandbox.control_url,
                                         toxiproxy_url=os.environ.get("TOXIPROXY_URL"))
@@ -111,8 +113,8 @@ class TargetSession:
         needed = self.spec.proxies or any(f.kind.startswith("network.") for f in self.spec.faults)
         if needed and not self.context.toxiproxy_url:
             with self.signals.deferred():
-                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy")
-            self.journal.process_started("embedded-toxiproxy", [self.toxiproxy.pid], {"kind": "pids"})
+                self.toxiproxy = start_embedded_proxy(self.out_dir / "toxiproxy", run_id=self.journal.run_id,
+                                                      on_spawn=self.journal.on_spawn())
             self.context = dataclasses.replace(self.context, toxiproxy_url=self.toxiproxy.url, toxiproxy_owned=True)
             self.log(f"embedded Toxiproxy-compatible API at {self.toxiproxy.url}")
         for declared in self.spec.proxies:
@@ -128,11 +130,11 @@ class TargetSession:
             self.set_up(link, lambda: link.ensure_proxy(link.prepare()))
 
         with self.signals.deferred():
-            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy")
+            proxy = stream_proxy_for(self.spec.faults, self.base_url, self.out_dir / "stream-proxy",
+                                     run_id=self.journal.run_id, on_spawn=self.journal.on_spawn())
         if proxy is None:
             return
         self.stream_proxy = proxy
-        self.journal.process_started("stream-proxy", [proxy.pid], {"kind": "pids"})
         self.base_url = proxy.url
         self.context = dataclasses.replace(self.context, stream_proxy_control=proxy.control_url)
         self.log(f"stream fault proxy {proxy.url} in front of the target")
@@ -164,8 +166,7 @@ class TargetSession:
         """Run set-up that changes the target (a link through Toxiproxy): journaled and undone like a fault."""
         handle = link.prepare()
         entry_id = f"setup:{link.spec.name}"
-        self.journal.fault_intent(entry_id, handle.to_dict())
-        self.links.append((entry_id, handle))
+        self.links.append((self.journal.fault_intent(entry_id, handle.to_dict(), self.owned_urls()), handle))
         detail = link.inject(handle)
         self.journal.fault_applied(entry_id, detail, handle.to_dict())
         self.log(f"{link.spec.name}: {detail}")
@@ -195,7 +196,21 @@ class TargetSession:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.3)
-        raise TargetError(f"target is not healthy: GET {url} -> {last} for {timeout:g}s")
+        raise TargetError(redact_url(f"target is not healthy: GET {url} -> {last} for {timeout:g}s"))
+
+    def owned_urls(self) -> dict[str, list[str]]:
+        """URLs of the helpers this run started, by journal name: a fault acting only on them dies with them."""
+        owned = {
+            "sandbox": [self.sandbox.control_url, self.sandbox.gateway_url, self.sandbox.embedder_url] if self.sandbox else [],
+            "embedded-toxiproxy": [self.toxiproxy.url] if self.toxiproxy else [],
+            "stream-proxy": [self.stream_proxy.url, self.stream_proxy.control_url] if self.stream_proxy else [],
+        }
+        return {name: urls for name, urls in owned.items() if urls}
+
+    def dead_helpers(self) -> set[str]:
+        """Journal names of the helpers this session started whose process is gone."""
+        pids = {name: getattr(thing, "pid", None) or thing.supervisor_pid for name, thing in self.helpers()}
+        return {name for name, pid in pids.items() if not pid_alive(pid)}
 
     def helpers(self) -> list[tuple[str, Any]]:
         """(journal name, process handle) of what this session started, in the order to stop them."""

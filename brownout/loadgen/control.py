@@ -7,10 +7,10 @@ writes (`status.json`, rewritten every 0.5 s, and `records.jsonl`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,8 +21,13 @@ from brownout.errors import LoadError
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import LoadProgress, read_progress
 from brownout.loadgen.tail import JsonlTail
+from brownout.processes import OnSpawn, spawn_python
+from brownout.redact import redact_url
 
-__all__ = ["LoadRun", "start_load"]
+__all__ = ["BASE_URL_ENV", "LoadRun", "start_load"]
+
+BASE_URL_ENV = "BROWNOUT_LOAD_BASE_URL"
+"""The target URL as the load process must use it (credentials included); plan.json holds it redacted."""
 
 LOG_FILE = "loadgen.log"
 RECENT_HORIZON = 600.0           # seconds of records kept in memory for records_since
@@ -32,6 +37,9 @@ def start_load(
     plan: LoadPlan,
     ready_timeout: float | None = None,
     on_progress: Callable[[LoadProgress], None] | None = None,
+    *,
+    run_id: str | None = None,
+    on_spawn: OnSpawn | None = None,
 ) -> LoadRun:
     """Write plan.json, spawn the load process, return once every worker is connected and it reports a state.
 
@@ -39,7 +47,8 @@ def start_load(
     workers). `on_progress` sees each status snapshot while it starts: with
     several workers it carries the master's address (`master`) and how many
     workers have connected, for a "waiting for workers" line. Raises LoadError
-    with the tail of its log if it exits or stays silent.
+    with the tail of its log if it exits or stays silent. `run_id` tags the process and its
+    workers with the run; `on_spawn(name, pid)` journals it before it can act.
     """
     if ready_timeout is None:
         ready_timeout = 30.0 + plan.load.worker_timeout
@@ -47,15 +56,16 @@ def start_load(
     out.mkdir(parents=True, exist_ok=True)
     for name in (STATUS_FILE, RECORDS_FILE):
         (out / name).unlink(missing_ok=True)
-    plan_path = out / "plan.json"
-    plan_path.write_text(plan.to_json(), encoding="utf-8")
+    plan_path = out / "plan.json"  # kept with the results: credentials in the URL go through the environment
+    plan_path.write_text(dataclasses.replace(plan, base_url=redact_url(plan.base_url)).to_json(), encoding="utf-8")
     with (out / LOG_FILE).open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "brownout.loadgen.process", str(plan_path)],
+        proc = spawn_python(
+            "load", "brownout.loadgen.process", [str(plan_path)], run_id=run_id, on_spawn=on_spawn,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl+C reaches the runner, which stops the load itself
+            env={**os.environ, BASE_URL_ENV: plan.base_url},
         )
     run = LoadRun(proc, out)
     deadline = time.monotonic() + ready_timeout

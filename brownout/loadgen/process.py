@@ -19,6 +19,7 @@ machines (`brownout worker`), and the runner's guards see records within ~0.5 s.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from gevent.event import Event
 from locust.env import Environment
 
 from brownout.errors import LoadError
+from brownout.loadgen.control import BASE_URL_ENV
 from brownout.loadgen.datasets import load_prompts, mean_output_tokens
 from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
@@ -42,7 +44,7 @@ from brownout.loadgen.progress import Collector, LoadState, write_progress
 from brownout.loadgen.records import RecordWriter, RequestRecord, RunClock
 from brownout.loadgen.schedule import nominal_rate
 from brownout.loadgen.tokenizer import load_tokenizer
-from brownout.processes import die_with_parent, free_port, terminate
+from brownout.processes import become_child, free_port, spawn_python, terminate
 
 __all__ = ["RemoteSink", "main", "master_address", "run_load", "worker_main"]
 
@@ -159,8 +161,8 @@ def _start_workers(plan: LoadPlan, collector: Collector, stop: Event, clock: Run
             done.add(data["worker"])
 
     master.register_message(_RECORDS_MSG, on_records)
-    cmd = [sys.executable, "-m", "brownout.loadgen.process", "--worker", f"{dial}:{port}"]
-    procs = [subprocess.Popen(cmd) for _ in range(load.workers)]
+    procs = [spawn_python("load-worker", "brownout.loadgen.process", ["--worker", f"{dial}:{port}"])
+             for _ in range(load.workers)]
     give_up = time.monotonic() + load.worker_timeout
     while len(master.clients.ready) < total:
         collector.connected = len(master.clients.ready)
@@ -260,7 +262,7 @@ def worker_main(master_host: str, master_port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    die_with_parent()
+    become_child("load-worker" if args[:1] == ["--worker"] else "load")
     try:
         if args[:1] == ["--worker"] and len(args) == 2:
             host, _, port = args[1].rpartition(":")
@@ -268,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         if len(args) != 1:
             print("usage: python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT", file=sys.stderr)
             return 2
-        return run_load(LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8")))
+        plan = LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8"))
+        if os.environ.get(BASE_URL_ENV):  # the unredacted URL (plan.json, kept with the results, is redacted)
+            plan = dataclasses.replace(plan, base_url=os.environ[BASE_URL_ENV])
+        return run_load(plan)
     except LoadError as exc:
         print(f"load error: {exc}", file=sys.stderr)
         return 3

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import SandboxError
-from brownout.processes import free_port, pid_alive, terminate
+from brownout.processes import OnSpawn, free_port, pid_alive, spawn_python, terminate
 from brownout.sandbox.config import SandboxConfig
 from brownout.sandbox.supervisor import STATE_FILE
 
@@ -123,11 +122,14 @@ def _handle_from_state(state: dict[str, Any], workdir: Path, process: subprocess
     )
 
 
-def start_sandbox(config: SandboxConfig, workdir: Path, *, detach: bool = False, timeout: float = 30.0) -> SandboxHandle:
+def start_sandbox(config: SandboxConfig, workdir: Path, *, detach: bool = False, timeout: float = 30.0,
+                  run_id: str | None = None, on_spawn: OnSpawn | None = None) -> SandboxHandle:
     """Start the supervisor and wait until every component is ready.
 
     `detach=True` puts the supervisor in its own session and does not tie it to
     the caller (for `brownout sandbox up`); find it again with `find_running`.
+    `run_id` tags the supervisor and its components with the run; `on_spawn(name, pid)`
+    journals the supervisor before it can act.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -135,11 +137,11 @@ def start_sandbox(config: SandboxConfig, workdir: Path, *, detach: bool = False,
     if existing is not None:
         raise SandboxError(f"a sandbox is already running from {workdir} (supervisor pid {existing.supervisor_pid})")
     port = free_port()
-    argv = [sys.executable, "-m", "brownout.sandbox.supervisor", "--config", config.to_json(), "--port", str(port),
-            "--workdir", str(workdir)] + (["--detach"] if detach else [])
+    args = ["--config", config.to_json(), "--port", str(port), "--workdir", str(workdir)] + (["--detach"] if detach else [])
     with open(workdir / SUPERVISOR_LOG, "ab") as logfile:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=detach
+        process = spawn_python(
+            "sandbox", "brownout.sandbox.supervisor", args, run_id=run_id, on_spawn=on_spawn,
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=detach,
         )
     control_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
@@ -179,17 +181,17 @@ def find_running(workdir: Path) -> SandboxHandle | None:
     return _handle_from_state(state, Path(workdir), None)
 
 
-def stop_from_state_file(workdir: Path, timeout: float = 10.0) -> bool:
-    """Stop the sandbox recorded in `workdir` (live or half-dead). True if anything was running."""
+def stop_from_state_file(workdir: Path, timeout: float = 10.0) -> list[int]:
+    """Stop the sandbox recorded in `workdir` (live or half-dead). Returns the pids that were running (empty: none)."""
     workdir = Path(workdir)
     path = workdir / STATE_FILE
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
-        return False
+        return []
     handle = _handle_from_state(saved, workdir, None)
     pids = [saved["supervisor_pid"]] + [c["pid"] for c in saved.get("components", []) if c.get("pid")]
-    was_running = any(pid_alive(p) for p in pids)
+    running = [p for p in pids if pid_alive(p)]
     handle.stop(timeout)
     path.unlink(missing_ok=True)
-    return was_running
+    return running

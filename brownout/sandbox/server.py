@@ -14,7 +14,7 @@ import sys
 
 from aiohttp import web
 
-from brownout.processes import die_with_parent
+from brownout.processes import become_child
 from brownout.sandbox.config import SandboxConfig
 
 __all__ = ["HOST", "ComponentArgs", "parse_component_args", "serve"]
@@ -42,8 +42,7 @@ def serve(app: web.Application, port: int, name: str, *, detach: bool = False) -
     spawns us would leave us deaf to every stop request, so unblock it first.
     """
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    if not detach:
-        die_with_parent()
+    become_child(name, tie=not detach)
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s"
     )

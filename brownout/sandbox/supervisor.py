@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +23,7 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
-from brownout.processes import free_port
+from brownout.processes import child_env, free_port, python_command
 from brownout.sandbox.config import SandboxConfig
 from brownout.sandbox.server import HOST, serve
 from brownout.sandbox.wire import IDENTITY_HEADER
@@ -104,7 +103,7 @@ class Supervisor:
         return [c for c in self.components.values() if c.role == role]
 
     def _argv(self, c: Component, cold_start: float) -> list[str]:
-        argv = [sys.executable, "-m", _MODULES[c.role], "--config", self.config.to_json(), "--port", str(c.port), "--name", c.name]
+        argv = python_command(_MODULES[c.role], "--config", self.config.to_json(), "--port", str(c.port), "--name", c.name)
         if c.role in ("replica", "fallback"):
             argv += ["--region", str(c.region), "--model", str(c.model), "--cold-start", str(cold_start)]
             if c.gpu_memory is not None:
@@ -123,7 +122,8 @@ class Supervisor:
     async def spawn(self, c: Component, cold_start: float) -> None:
         with open(self.workdir / f"{c.name}.log", "ab") as logfile:
             process = await asyncio.create_subprocess_exec(
-                *self._argv(c, cold_start), stdin=asyncio.subprocess.DEVNULL, stdout=logfile, stderr=asyncio.subprocess.STDOUT
+                *self._argv(c, cold_start), stdin=asyncio.subprocess.DEVNULL, stdout=logfile, stderr=asyncio.subprocess.STDOUT,
+                env=child_env(),
             )
         c.process, c.status = process, "starting"
         log.info("started %s pid %d on port %d (cold start %.2fs)", c.name, process.pid, c.port, cold_start)

@@ -20,6 +20,8 @@ from brownout.experiments.spec.units import Duration
 __all__ = ["API_VERSION", "Experiment", "Metadata", "Phases", "RollbackPolicy"]
 
 API_VERSION = "brownout/v1"
+MAX_BUCKETS = 100_000
+"""Time buckets per run: timelines and recovery detection hold one row per bucket."""
 
 
 class Metadata(StrictModel):
@@ -106,6 +108,18 @@ class Experiment(StrictModel):
         missing = sorted({n for n in referenced if n not in probe_names})
         if missing:
             raise ValueError(f"unknown probe(s) referenced: {', '.join(missing)}; defined: {', '.join(sorted(probe_names)) or 'none'}")
+        sandbox = self.target.sandbox
+        if sandbox is not None and not sandbox.attach:  # an attached sandbox's regions are known only at run time
+            for fault in self.faults:
+                for key in ("region", "region_outage"):
+                    region = getattr(fault, key, None)
+                    if region is not None and region not in sandbox.regions:
+                        raise ValueError(f"fault '{fault.name}' names {key} '{region}', which is not in the sandbox "
+                                         f"(target.sandbox.regions: {', '.join(sandbox.regions)})")
+        buckets = self.phases.total / self.scoring.bucket
+        if buckets > MAX_BUCKETS:
+            raise ValueError(f"scoring.bucket {self.scoring.bucket:g}s cuts the {self.phases.total:g}s run into {buckets:.0f} "
+                             f"buckets, over {MAX_BUCKETS}: use a wider bucket")
         for fault in self.faults:
             sched = fault.schedule
             if sched.start >= self.phases.fault:

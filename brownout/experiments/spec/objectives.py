@@ -18,6 +18,7 @@ from brownout.experiments.spec.units import Duration, parse_duration
 
 __all__ = [
     "LATENCY_METRICS",
+    "SHARE_METRICS",
     "GoodputCriteria",
     "MetricName",
     "Objective",
@@ -46,7 +47,11 @@ RECOVERY_WATCH_METRICS = frozenset(
 )
 """What `scoring.recovery_watch` may name: outcome rates, throughputs and `<latency metric>_<stat>` (e.g. `e2e_p99`)."""
 Op = Literal["<", "<=", ">", ">="]
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+_PERCENT = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*%$")
+SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate"})
+"""Metrics that are shares of requests or runs: a threshold beyond 0..1 (100%) can never be met or never fail."""
+_MAX_THRESHOLD = 1e12
+"""Above any latency (seconds), rate or budget burn a run can measure: a larger threshold is a typo."""
 
 
 def _threshold(value: Any) -> Any:
@@ -82,6 +87,11 @@ class Objective(StrictModel):
 
     @model_validator(mode="after")
     def _stat_fits_metric(self) -> "Objective":
+        if not math.isfinite(self.threshold) or not 0 <= self.threshold <= _MAX_THRESHOLD:
+            raise ValueError(f"threshold {self.threshold:g} is out of range: a metric is a finite number from 0 up")
+        if self.metric in SHARE_METRICS and self.threshold > 1:
+            raise ValueError(f"threshold {self.threshold:g} ({self.threshold:.0%}) is beyond 100%: metric '{self.metric}' "
+                             "is a share of requests, from 0 to 1 (0% to 100%)")
         if self.metric in LATENCY_METRICS and self.stat is None:
             raise ValueError(f"metric '{self.metric}' needs a stat (p50, p90, p95, p99, mean or max)")
         if self.metric not in LATENCY_METRICS and self.stat is not None:
@@ -198,7 +208,8 @@ class Scoring(StrictModel):
 
     _percentages = field_validator("recovery_tolerance", "recovery_tolerance_rate", "error_budget", mode="before")(_threshold)
 
-    bucket: Duration = Field(2.0, description="Time-bucket width of the timeline and of recovery detection.")
+    bucket: Duration = Field(2.0, ge=0.01, description="Time-bucket width of the timeline and of recovery detection "
+                             "(at least 10ms, at most 100000 buckets per run).")
     recovery_tolerance: float = Field(
         0.2, gt=0, le=1, description="Relative tolerance of latency and throughput watches: within this share of the baseline is recovered."
     )

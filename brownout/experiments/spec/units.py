@@ -18,6 +18,8 @@ from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, WithJsonS
 
 __all__ = [
     "FROM_FILE",
+    "MAX_RATE",
+    "MAX_SIZE",
     "Duration",
     "Rate",
     "Size",
@@ -30,15 +32,20 @@ __all__ = [
 ]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")
-_RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*/\s*(s|m|h)$")
+# [0-9], not \d: `４s` (a full-width digit) is no duration, and float() would take it.
+_DURATION_PART = re.compile(r"([0-9]{1,20}(?:\.[0-9]{1,30})?)(ms|s|m|h)")
+_DURATION = re.compile(r"^(?:[0-9]{1,20}(?:\.[0-9]{1,30})?(?:ms|s|m|h))+$")
+_RATE = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*/[ \t]*(s|m|h)$")
 _SIZE_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+_SIZE = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 _MAX_SECONDS = 7 * 24 * 3600.0
+MAX_RATE = 1_000_000.0
+"""Events per second; far above what one run can send, low enough that no schedule overflows."""
+MAX_SIZE = 2**50
+"""Bytes (1 PiB); above any GPU or event size, low enough to stay an exact integer everywhere."""
 
 
 def _text(value: Any, what: str, example: str, unit: str = "s") -> str:
@@ -48,7 +55,8 @@ def _text(value: Any, what: str, example: str, unit: str = "s") -> str:
         if value == 0:
             return "0"
         raise ValueError(f"a bare number is ambiguous: write the unit, e.g. '{value}{unit}' ({what} like {example})")
-    return value.strip()
+    text = value.strip()
+    return text if len(text) <= 40 else text[:37] + "..."  # a longer one is invalid anyway: keep errors short
 
 
 def parse_duration(value: Any) -> float:
@@ -59,9 +67,19 @@ def parse_duration(value: Any) -> float:
     if not _DURATION.match(text):
         raise ValueError(f"'{text}' is not a duration: use a number and a unit (ms, s, m, h), e.g. 500ms, 30s, 2m")
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
-    if seconds > _MAX_SECONDS:
-        raise ValueError(f"'{text}' is longer than a week; brownout refuses runaway durations")
-    return seconds
+    return _at_most(seconds, *_limit("duration", text))
+
+
+def _limit(what: str, text: str) -> tuple[float, str, str]:
+    limit, limit_text = _LIMITS[what]
+    return limit, f"'{text}'", limit_text
+
+
+def _at_most(value: float, limit: float, shown: str, limit_text: str) -> float:
+    """Refuse runaway numbers here, as a located error, before they overflow a schedule or memory later."""
+    if value > limit:
+        raise ValueError(f"{shown} {limit_text}; brownout refuses runaway values")
+    return value
 
 
 def parse_rate(value: Any) -> float:
@@ -73,7 +91,7 @@ def parse_rate(value: Any) -> float:
     if not match:
         raise ValueError(f"'{text}' is not a rate: write count/unit, e.g. 20/s, 600/m, 3600/h")
     count, unit = float(match.group(1)), match.group(2)
-    return count / _DURATION_UNITS[unit]
+    return _at_most(count / _DURATION_UNITS[unit], *_limit("rate", text))
 
 
 def parse_size(value: Any) -> int:
@@ -84,7 +102,7 @@ def parse_size(value: Any) -> int:
     match = _SIZE.match(text)
     if not match:
         raise ValueError(f"'{text}' is not a size: write a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), e.g. 4GiB")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    return int(_at_most(float(match.group(1)) * _SIZE_UNITS[match.group(2)], *_limit("size", text)))
 
 
 def _decimal(number: float) -> str:
@@ -127,6 +145,9 @@ def format_size(size: int) -> str:
     return f"{size // _SIZE_UNITS[unit]}{unit}"
 
 
+_LIMITS = {"duration": (_MAX_SECONDS, "is longer than a week"), "rate": (MAX_RATE, "is faster than 1000000/s"),
+           "size": (MAX_SIZE, "is larger than 1PiB")}
+
 FROM_FILE = "brownout-file"
 """Validation context marker: values come from a user's file, so bare numbers are refused."""
 
@@ -146,7 +167,8 @@ def _unit_validator(parse: Callable[[Any], Any], number_type: type, what: str) -
             if value < 0:
                 raise ValueError(f"a {what} cannot be negative, got {value}")
             if not from_file:
-                return number_type(value)
+                limit, limit_text = _LIMITS[what]
+                return number_type(_at_most(value, limit, str(value), limit_text))
         return parse(value)
 
     return BeforeValidator(validate)

@@ -20,7 +20,7 @@ from brownout.processes import pdeathsig
 
 __all__ = ["check_backend", "start_hog", "stop_hog"]
 
-_MODULE = ["-m", "brownout.faults.gpu.hog"]
+_MODULE = ["-P", "-m", "brownout.faults.gpu.hog"]  # -P: brownout from its installation, never the cwd
 
 
 def _error_text(stderr: str, code: int | None) -> str:

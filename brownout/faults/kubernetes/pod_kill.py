@@ -9,7 +9,7 @@ from typing import Any
 
 from kubernetes.client import ApiException, V1DeleteOptions, V1Preconditions
 
-from brownout.errors import InjectError
+from brownout.errors import InjectError, RefusedError
 from brownout.experiments.spec.faults.kubernetes import KubernetesPodKill
 from brownout.faults.base import FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.kubernetes import rails
@@ -55,7 +55,14 @@ class PodKillDriver(KubernetesDriver):
         rails.check_matches(len(candidates), f"label selector '{spec.label_selector}' in namespace {spec.namespace}")
         by_name = {p.metadata.name: p for p in candidates}
         chosen = pick(sorted(by_name), spec.select, seed=self.context.seed, salt=spec.name)  # also the max-share rail
-        return candidates, [by_name[n] for n in sorted(chosen)]
+        picked = [by_name[n] for n in sorted(chosen)]
+        unowned = [p.metadata.name for p in picked if not _has_controller(p)]
+        if unowned and not spec.allow_unowned:
+            raise RefusedError(
+                "unowned-pods",
+                f"pod(s) {', '.join(unowned)} in {spec.namespace} have no owning controller: deleted, they never come "
+                "back. Set allow_unowned: true on the fault to delete them anyway")
+        return candidates, picked
 
     def resolve(self) -> Resolution:
         candidates, chosen = self._pick()
@@ -118,6 +125,11 @@ class PodKillDriver(KubernetesDriver):
                 return sum(1 for p in pods if is_pod_ready(p)) >= data["ready_before"]
 
             return poll_until(recovered, timeout, clock)
+
+
+def _has_controller(pod: Any) -> bool:
+    """Whether a controller (ReplicaSet, StatefulSet, DaemonSet, Job...) owns the pod and will recreate it."""
+    return any(ref.controller for ref in pod.metadata.owner_references or [])
 
 
 def _delete_pod(apis: KubeApis, namespace: str, name: str, uid: str, grace: int | None) -> bool:

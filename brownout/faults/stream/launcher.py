@@ -9,15 +9,16 @@ proxy whose `url` replaces the target's base URL for load and probes, and whose
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from brownout.errors import InjectError
-from brownout.processes import terminate
+from brownout.faults.stream.proxy import UPSTREAM_ENV
+from brownout.processes import OnSpawn, spawn_python, terminate
 
 __all__ = ["StreamProxy", "start_stream_proxy", "stream_proxy_for"]
 
@@ -45,7 +46,8 @@ class StreamProxy:
         self.stop()
 
 
-def start_stream_proxy(upstream_url: str, workdir: Path, timeout: float = 15.0) -> StreamProxy:
+def start_stream_proxy(upstream_url: str, workdir: Path, timeout: float = 15.0, *, run_id: str | None = None,
+                       on_spawn: OnSpawn | None = None) -> StreamProxy:
     """Start `python -m brownout.faults.stream.proxy` and wait until both its ports listen.
 
     Ports are picked by the kernel in the child and read back from a port file,
@@ -60,9 +62,10 @@ def start_stream_proxy(upstream_url: str, workdir: Path, timeout: float = 15.0) 
     port_file.unlink(missing_ok=True)
     log_path = workdir / "stream-proxy.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "brownout.faults.stream.proxy", "--upstream", upstream_url, "--port-file", str(port_file)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        process = spawn_python(  # the upstream goes through the environment: argv is readable by every local user
+            "stream-proxy", "brownout.faults.stream.proxy", ["--port-file", str(port_file)],
+            run_id=run_id, on_spawn=on_spawn, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, UPSTREAM_ENV: upstream_url},
         )
     deadline = time.monotonic() + timeout
     while not port_file.exists():
@@ -75,8 +78,9 @@ def start_stream_proxy(upstream_url: str, workdir: Path, timeout: float = 15.0) 
     return StreamProxy(url=ports["url"], control_url=ports["control_url"], pid=process.pid, log_path=log_path, _process=process)
 
 
-def stream_proxy_for(faults: Iterable[Any], upstream_url: str, workdir: Path) -> StreamProxy | None:
+def stream_proxy_for(faults: Iterable[Any], upstream_url: str, workdir: Path, *, run_id: str | None = None,
+                     on_spawn: OnSpawn | None = None) -> StreamProxy | None:
     """A proxy in front of `upstream_url` when any fault is a `stream.fault`; None otherwise."""
     if not any(getattr(f, "kind", None) == _KIND for f in faults):
         return None
-    return start_stream_proxy(upstream_url, workdir)
+    return start_stream_proxy(upstream_url, workdir, run_id=run_id, on_spawn=on_spawn)

@@ -1,4 +1,4 @@
-"""The stream fault proxy process: `python -m brownout.faults.stream.proxy --upstream URL --port-file PATH`.
+"""The stream fault proxy process: `python -m brownout.faults.stream.proxy --port-file PATH` (upstream in $BROWNOUT_UPSTREAM_URL or --upstream).
 
 Runs in its own process so a slow or stalled stream never competes with the
 load generator's event loop, and so it dies with its parent (die_with_parent):
@@ -22,9 +22,12 @@ from aiohttp import web
 from brownout.faults.stream.control_api import control_app
 from brownout.faults.stream.forward import Forwarder
 from brownout.faults.stream.rules import RuleTable
-from brownout.processes import die_with_parent
+from brownout.processes import become_child
 
-__all__ = ["main", "serve"]
+__all__ = ["UPSTREAM_ENV", "main", "serve"]
+
+UPSTREAM_ENV = "BROWNOUT_UPSTREAM_URL"
+"""The upstream URL comes through the environment: it may carry credentials, and argv is public."""
 
 _MAX_REQUEST_BODY = 64 * 2**20
 
@@ -70,14 +73,17 @@ async def serve(upstream: str, port_file: Path, host: str = "127.0.0.1", port: i
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m brownout.faults.stream.proxy", description=__doc__.splitlines()[0])
-    parser.add_argument("--upstream", required=True, help="base URL of the OpenAI-compatible target")
+    parser.add_argument("--upstream", default=os.environ.get(UPSTREAM_ENV),
+                        help=f"base URL of the OpenAI-compatible target (default: ${UPSTREAM_ENV}; credentials belong there)")
     parser.add_argument("--port-file", required=True, type=Path, help="where to write {pid, url, control_url} once listening")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="data port (0: any free port)")
     parser.add_argument("--control-port", type=int, default=0, help="control API port (0: any free port)")
     parser.add_argument("--parent-pid", type=int, default=None, help="die when this process dies (default: our parent)")
     args = parser.parse_args(argv)
-    die_with_parent(args.parent_pid)
+    if not args.upstream:
+        parser.error(f"--upstream or ${UPSTREAM_ENV} is required")
+    become_child("stream-proxy", parent_pid=args.parent_pid)
     asyncio.run(serve(args.upstream, args.port_file, args.host, args.port, args.control_port))
 
 

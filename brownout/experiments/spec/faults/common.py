@@ -24,6 +24,11 @@ class Schedule(StrictModel):
 
     @model_validator(mode="after")
     def _repeat_after_duration(self) -> "Schedule":
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError("duration must be longer than 0: a fault injected for no time is rolled back at once "
+                             "(leave duration out to run until the end of the fault phase)")
+        if self.repeat_every is not None and self.repeat_every <= 0:
+            raise ValueError("repeat_every must be longer than 0")
         if self.repeat_every is not None:
             if self.duration is None:
                 raise ValueError("repeat_every needs a duration, or the fault never ends before it repeats")

@@ -66,6 +66,11 @@ class KubernetesPodKill(KubernetesFaultBase):
         None, description="Termination grace period; the pod's own terminationGracePeriodSeconds when absent."
     )
     force: bool = Field(False, description="Delete immediately (grace period 0), like a node crash.")
+    allow_unowned: bool = Field(
+        False,
+        description="Safety rail override: also delete pods no controller owns (no ownerReference with "
+        "controller: true). Such a pod never comes back; refused by default, naming the pods.",
+    )
 
     @model_validator(mode="after")
     def _force_or_grace(self) -> KubernetesPodKill:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from brownout.faults.network.embedded.server import serve
-from brownout.processes import die_with_parent
+from brownout.processes import become_child
 
 
 def main() -> None:
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--parent-pid", type=int, help="exit when this process dies (default: the parent)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    die_with_parent(args.parent_pid)
+    become_child("embedded-toxiproxy", parent_pid=args.parent_pid)
     asyncio.run(serve(args.host, args.port, lambda url: _ready(args.ready_file, url)))
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
 from brownout.errors import SandboxError
-from brownout.processes import terminate
+from brownout.processes import OnSpawn, spawn_python, terminate
 
 __all__ = ["EmbeddedProxy", "start_embedded_proxy"]
 
@@ -38,7 +37,8 @@ class EmbeddedProxy:
         self.stop()
 
 
-def start_embedded_proxy(workdir: Path | str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0) -> EmbeddedProxy:
+def start_embedded_proxy(workdir: Path | str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0,
+                         run_id: str | None = None, on_spawn: OnSpawn | None = None) -> EmbeddedProxy:
     """Start `python -m brownout.faults.network.embedded` and wait until its API listens.
 
     The child dies with this process (die_with_parent). Its log is
@@ -48,12 +48,10 @@ def start_embedded_proxy(workdir: Path | str, *, host: str = "127.0.0.1", port: 
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / f"embedded-proxy.{os.getpid()}.{time.monotonic_ns()}.ready"
     log_path = workdir / "embedded-proxy.log"
-    command = [
-        sys.executable, "-m", "brownout.faults.network.embedded",
-        "--host", host, "--port", str(port), "--ready-file", str(ready), "--parent-pid", str(os.getpid()),
-    ]
+    args = ["--host", host, "--port", str(port), "--ready-file", str(ready), "--parent-pid", str(os.getpid())]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = spawn_python("embedded-toxiproxy", "brownout.faults.network.embedded", args, run_id=run_id,
+                               on_spawn=on_spawn, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while not ready.exists():
         if process.poll() is not None:
