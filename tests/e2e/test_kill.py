@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import (
+    REPO,
     journal_entries,
     popen_brownout,
     processes_with_marker,
@@ -22,6 +23,8 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = pytest.mark.slow
+
+TINY = REPO / "tests" / "reports" / "experiments" / "tiny-region-down.yaml"
 
 
 def _experiment(tmp_path, control_url: str) -> str:
@@ -93,13 +96,13 @@ def test_sigkill_then_recover_undoes_the_fault(attached_sandbox, brownout_env, t
 
 
 def test_sigkill_of_a_run_that_owns_its_sandbox_leaves_no_process(brownout_env, tmp_path):
-    proc = popen_brownout(["run", "experiments/quickstart.yaml", "--out", str(tmp_path / "out")], brownout_env)
+    proc = popen_brownout(["run", str(TINY), "--out", str(tmp_path / "out")], brownout_env)   # its fault comes at 6 s
     started = wait_for(lambda: any(e["type"] == "fault_applied" for e in journal_entries(tmp_path / "home")), 90)
-    assert started, "quickstart never reached its fault"
+    assert started, "the run never reached its fault"
     assert len(processes_with_marker(str(tmp_path))) >= 5  # runner, load, supervisor and its components
     proc.kill()
     proc.communicate(timeout=30)
     assert wait_for(lambda: not processes_with_marker(str(tmp_path)), 20), processes_with_marker(str(tmp_path))
     recovered = run_brownout(["recover"], brownout_env, timeout=60)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
-    assert "kill-home-replica" in recovered.stdout
+    assert "east-down" in recovered.stdout

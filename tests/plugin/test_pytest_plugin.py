@@ -55,7 +55,8 @@ def test_slos_are_assertions_and_the_fixture_runs_an_experiment(pytester, isolat
             assert [r.fault for r in outcome.resolutions] == ["east-down"]
             assert outcome.out_dir == tmp_path / "brownout-tiny-region-down"
     ''')
-    result = pytester.runpytest_subprocess("--brownout", "--junitxml=junit.xml", "-p", "no:cacheprovider",
+    # Two workers: the two experiment items run side by side, as a project's CI would run them.
+    result = pytester.runpytest_subprocess("--brownout", "--junitxml=junit.xml", "-p", "no:cacheprovider", "-n", "2",
                                            "experiments", "test_own.py", timeout=240)
     result.assert_outcomes(passed=2, failed=1)
     out = result.stdout.str()
