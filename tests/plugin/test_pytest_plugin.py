@@ -5,6 +5,7 @@ Inner pytest sessions (pytester) run tiny real experiments on the sandbox.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -58,17 +59,23 @@ def test_slos_are_assertions_and_the_fixture_runs_an_experiment(pytester, isolat
     # Two workers: the two experiment items run side by side, as a project's CI would run them.
     result = pytester.runpytest_subprocess("--brownout", "--junitxml=junit.xml", "-p", "no:cacheprovider", "-n", "2",
                                            "experiments", "test_own.py", timeout=240)
-    result.assert_outcomes(passed=2, failed=1)
     out = result.stdout.str()
+    # The resilient file passes; on a saturated machine its latency objective may be inconclusive
+    # instead (the item fails saying so, as `brownout run` exits 6), never failed on availability.
+    resilient = json.loads((pytester.path / "results" / "pytest" / "resilient" / "results.json").read_text())
+    assert resilient["verdict"] in ("passed", "inconclusive"), out
+    saturated = resilient["verdict"] == "inconclusive"
+    result.assert_outcomes(passed=1 if saturated else 2, failed=2 if saturated else 1)
+    if saturated:
+        assert resilient["harness"]["saturated"] and "brownout verdict: inconclusive" in out, out
     result.stdout.fnmatch_lines([
         "*brownout verdict: failed (resilience score *",
         "*not met: slo 'available-during-fault' (fault): fail: actual *% vs threshold >= 90%*",
         "*report: */results/pytest/fragile/report.html*",
     ])
     assert "FAILED experiments/fragile.yaml::tiny-region-down" in out
-    assert (pytester.path / "results" / "pytest" / "resilient" / "results.json").is_file()
 
     cases = list(ET.parse(pytester.path / "junit.xml").iter("testcase"))
     verdicts = sorted({p.get("name"): p.get("value") for p in c.iter("property")}.get("brownout.verdict", "")
                       for c in cases)
-    assert verdicts == ["", "failed", "passed"]   # the fixture test has no properties of its own
+    assert verdicts == ["", "failed", resilient["verdict"]]   # the fixture test has no properties of its own
