@@ -60,6 +60,7 @@ class Component:
     restarts: int = 0
     wanted: bool = True
     gpu_memory: int | None = None
+    ever_ready: bool = False
 
     @property
     def url(self) -> str:
@@ -147,10 +148,23 @@ class Supervisor:
             return
         c.status = "down"
         c.restarts += 1
+        if not c.ever_ready:
+            self._move(c)
         self.write_state_file()
         await asyncio.sleep(RESTART_DELAY)
         if c.wanted and not self.stopping and c.process is process:
             await self.spawn(c, self.config.cold_start)
+
+    def _move(self, c: Component) -> None:
+        """A component that died before it ever answered most likely lost its port to another process
+        between `free_port` and its bind (a busy machine): it restarts on a fresh port, and the gateway,
+        which was given the old address, restarts to learn the new one."""
+        old, c.port = c.port, free_port()
+        log.info("%s never became ready on port %d: restarting it on port %d", c.name, old, c.port)
+        gateway = self.components.get("gateway")
+        if c.role != "gateway" and gateway is not None and gateway.alive:
+            assert gateway.process is not None
+            gateway.process.terminate()   # its watch restarts it with the current upstream addresses
 
     async def readiness_loop(self) -> None:
         """Mark starting components ready once their /health answers 200."""
@@ -161,7 +175,7 @@ class Supervisor:
                     async with self.session.get(c.url + "/health", timeout=aiohttp.ClientTimeout(total=0.5)) as response:
                         ours = c.process is not None and response.headers.get(IDENTITY_HEADER) == str(c.process.pid)
                         if response.status == 200 and ours and c.status == "starting":
-                            c.status = "ready"
+                            c.status, c.ever_ready = "ready", True
                             log.info("%s is ready", c.name)
                 except (TimeoutError, aiohttp.ClientError):
                     pass
