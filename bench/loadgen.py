@@ -21,16 +21,11 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from brownout.experiments.spec.load import Load
-from brownout.experiments.spec.objectives import OutcomeRules
-from brownout.loadgen import (
-    LoadPlan,
-    RecordWriter,
-    RequestRecord,
-    RunClock,
-    load_records,
-    start_load,
-)
+from brownout.spec.load import Load
+from brownout.spec.objectives import OutcomeRules
+from brownout.loadgen import LoadPlan, start_load
+from brownout.rundata.clock import RunClock
+from brownout.rundata.records import RecordWriter, RequestRecord, load_records
 from brownout.loadgen.progress import Collector
 from brownout.processes import free_port, wait_port
 

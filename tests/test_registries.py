@@ -7,8 +7,8 @@ import subprocess
 import sys
 import typing
 
-from brownout.experiments.spec.faults import Fault
-from brownout.experiments.spec.probes import Probe
+from brownout.spec.faults import Fault
+from brownout.spec.probes import Probe
 from brownout.faults.registry import DRIVERS
 from brownout.probes.registry import CHECKS
 

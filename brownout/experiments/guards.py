@@ -23,10 +23,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 import numpy as np
 
-from brownout.experiments.spec import guards as spec
+from brownout.spec import guards as spec
 from brownout.probes.base import CheckFailed, failure_reason
 from brownout.probes.prometheus import OPS, instant_query
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics.latency import percentile
 
 __all__ = [

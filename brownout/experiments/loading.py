@@ -29,10 +29,10 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from brownout.errors import SpecError, SpecErrors
-from brownout.experiments.interpolation import interpolate
-from brownout.experiments.spec import API_VERSION, Experiment
-from brownout.experiments.spec.faults.applicability import misplaced_faults
-from brownout.experiments.spec.units import FROM_FILE
+from brownout.spec.interpolation import interpolate
+from brownout.spec import API_VERSION, Experiment
+from brownout.spec.faults.applicability import misplaced_faults
+from brownout.spec.units import FROM_FILE
 from brownout.redact import redact_document
 
 __all__ = [

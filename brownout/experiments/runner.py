@@ -35,10 +35,10 @@ from brownout.experiments.rollback import UndoResult, recover_stale, undo_or_clo
 from brownout.experiments.selfcheck import MachineReading, observations, read_machine
 from brownout.experiments.signals import HANDLED_SIGNALS, RunInterrupted, SignalGate
 from brownout.experiments.target import TargetSession
-from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, PhaseWindow, Timeline, TimelineEvent
+from brownout.rundata.timeline import FAULT_DRIFT_WARNING, FaultWindow, PhaseWindow, Timeline, TimelineEvent
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle, Resolution
 from brownout.faults.registry import DRIVERS
-from brownout.loadgen.records import RunClock
+from brownout.rundata.clock import RunClock
 from brownout.processes import test_hold
 from brownout.redact import redact_url
 from brownout.reports.models import HarnessObservations
@@ -184,7 +184,7 @@ class _Run:
 
     def start_metrics(self) -> None:
         """Record GPU memory, KV-cache and queue gauges for the whole run (the sandbox's replicas by default)."""
-        from brownout.experiments.spec.metrics import MetricsEndpoint, MetricsSampling
+        from brownout.spec.metrics import MetricsEndpoint, MetricsSampling
         from brownout.probes.metrics_sampler import MetricSampler
 
         sampling = self.spec.metrics
@@ -468,7 +468,7 @@ class _Run:
             self.load_run.stop()
 
     def current_records(self):
-        from brownout.loadgen.records import load_records
+        from brownout.rundata.records import load_records
 
         return load_records(self.load_run.record_paths() if self.load_run else [])
 
@@ -660,7 +660,7 @@ def _run_phases(run: _Run) -> RunStatus:
 def _warm_up_scoring(run: _Run) -> None:
     """Import and exercise scoring before the load starts, so the pre-fault steady-state check that
     gates the fault phase costs milliseconds, not the seconds a first pandas import takes on a busy machine."""
-    from brownout.loadgen.records import load_records
+    from brownout.rundata.records import load_records
     from brownout.reports import evaluate_steady_state
 
     evaluate_steady_state(run.spec, load_records([]), [], 0.0, 1.0, label="warm-up")

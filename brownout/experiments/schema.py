@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
-from brownout.experiments.spec import API_VERSION, Experiment
+from brownout.spec import API_VERSION, Experiment
 
 __all__ = ["SCHEMA_ID", "TEMPLATE", "experiment_json_schema"]
 

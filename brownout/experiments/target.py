@@ -20,7 +20,7 @@ from brownout.errors import TargetError
 from brownout.experiments.journal import Journal, OpenFault
 from brownout.http_options import MAX_REDIRECTS, HttpOptions
 from brownout.experiments.signals import SignalGate
-from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
+from brownout.spec.objectives import OutcomeRules, ServedBy
 from brownout.faults.base import FaultContext, FaultDriver, FaultHandle
 from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, needs_embedder_link
 from brownout.processes import pid_alive

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.command import CommandFault
+from brownout.spec.faults.command import CommandFault
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.commands import run_step, step_data
 

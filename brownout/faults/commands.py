@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import BrownoutError
-from brownout.experiments.spec.faults.command import CommandStep
+from brownout.spec.faults.command import CommandStep
 
 __all__ = ["TAIL_CHARS", "run_step", "step_data"]
 

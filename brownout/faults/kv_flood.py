@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 
 from brownout.errors import InjectError, LoadError
-from brownout.experiments.spec.faults.load import LoadKvCacheFlood
-from brownout.experiments.spec.load import BurstArrival, Load, LongContextDataset
-from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.spec.faults.load import LoadKvCacheFlood
+from brownout.spec.load import BurstArrival, Load, LongContextDataset
+from brownout.spec.objectives import OutcomeRules
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
-from brownout.loadgen import LoadPlan, RunClock, start_load
+from brownout.loadgen import LoadPlan, start_load
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.plan import STATUS_FILE
 from brownout.loadgen.progress import read_progress
 from brownout.processes import pid_alive, terminate

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from brownout.errors import InjectError, RefusedError, RollbackError
-from brownout.experiments.spec.faults.sandbox import (
+from brownout.spec.faults.sandbox import (
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,

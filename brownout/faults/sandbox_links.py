@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.network import EMBEDDER_PROXY
+from brownout.spec.faults.network import EMBEDDER_PROXY
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.network.client import ToxiproxyAPI
 from brownout.faults.sandbox import control_call, sandbox_state

@@ -7,7 +7,7 @@ import random
 from typing import Sequence, TypeVar
 
 from brownout.errors import RefusedError
-from brownout.experiments.spec.faults.common import Selection
+from brownout.spec.faults.common import Selection
 
 __all__ = ["pick"]
 

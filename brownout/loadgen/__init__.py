@@ -4,7 +4,7 @@
     run = start_load(plan)          # returns once the subprocess is up
     run.progress(); run.records_since(t)
     run.wait(timeout) / run.stop()
-    load_records(run.record_paths())
+    brownout.rundata.records.load_records(run.record_paths())
 
 This package's top level never imports gevent or Locust; `run_worker` does, so
 call it only in a process of its own (`brownout worker`).
@@ -13,23 +13,11 @@ call it only in a process of its own (`brownout worker`).
 from brownout.loadgen.control import LoadRun, start_load
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import LoadProgress
-from brownout.loadgen.records import (
-    ERROR_CLASSES,
-    RecordWriter,
-    RequestRecord,
-    RunClock,
-    load_records,
-)
 
 __all__ = [
-    "ERROR_CLASSES",
     "LoadPlan",
     "LoadProgress",
     "LoadRun",
-    "RecordWriter",
-    "RequestRecord",
-    "RunClock",
-    "load_records",
     "run_worker",
     "start_load",
 ]

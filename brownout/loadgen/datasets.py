@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import LoadError
-from brownout.experiments.spec.load import (
+from brownout.spec.load import (
     Dataset,
     JsonlDataset,
     LongContextDataset,

@@ -23,15 +23,16 @@ from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
 from brownout.errors import LoadError
-from brownout.experiments.interpolation import interpolate
-from brownout.experiments.spec.load import ConcurrencyArrival, SyntheticDataset
+from brownout.spec.interpolation import interpolate
+from brownout.spec.load import ConcurrencyArrival, SyntheticDataset
 from brownout.loadgen.datasets import Prompt, mean_output_tokens
 from brownout.loadgen.health import LoopHealth, LoopMonitor
 from brownout.loadgen.exchange import ExchangeSettings, abandon, exchange, fail
 from brownout.loadgen.payloads import build_request
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import Collector
-from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.responses import Reply
 from brownout.loadgen.schedule import share, split_count, timer_for, users_profile
 from brownout.loadgen.sendmark import SendMarks

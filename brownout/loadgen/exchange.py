@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 import gevent
 
-from brownout.experiments.spec.objectives import OutcomeRules, ServedBy
+from brownout.spec.objectives import OutcomeRules, ServedBy
 from brownout.http_options import MAX_REDIRECTS, REDIRECT_STATUSES
 from brownout.loadgen.body import BodyReader, OversizedEvent, RequestDeadline, UnsupportedEncoding
 from brownout.loadgen.outcome import (
@@ -33,7 +33,8 @@ from brownout.loadgen.outcome import (
     transport_error_class,
 )
 from brownout.loadgen.payloads import RequestSpec
-from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.responses import Reply, StreamParser, parse_body
 from brownout.loadgen.sendmark import SendMarks
 from brownout.loadgen.tokenizer import TokenCounter

@@ -7,8 +7,8 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from brownout.experiments.spec.objectives import OutcomeRules
-from brownout.loadgen.records import Outcome
+from brownout.spec.objectives import OutcomeRules
+from brownout.rundata.records import Outcome
 from brownout.loadgen.responses import Reply
 
 __all__ = ["Verdict", "classify", "degraded_header", "status_class", "transport_error_class"]

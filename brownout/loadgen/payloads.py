@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.experiments.spec.load import RequestTemplate
+from brownout.spec.load import RequestTemplate
 from brownout.loadgen.datasets import Prompt
 
 __all__ = ["RequestSpec", "build_request", "fill", "streams"]

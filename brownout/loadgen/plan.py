@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brownout.experiments.spec.load import Load
-from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.spec.load import Load
+from brownout.spec.objectives import OutcomeRules
 from brownout.http_options import HttpOptions
 
 __all__ = ["RECORDS_FILE", "STATUS_FILE", "LoadPlan"]

@@ -41,7 +41,8 @@ from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
 from brownout.loadgen.progress import Collector, LoadState, write_progress
-from brownout.loadgen.records import RecordWriter, RequestRecord, RunClock
+from brownout.rundata.records import RecordWriter, RequestRecord
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.schedule import nominal_rate
 from brownout.loadgen.tokenizer import load_tokenizer
 from brownout.processes import become_child, free_port, spawn_python, terminate

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from brownout.loadgen.health import LoopHealth, worst_health
-from brownout.loadgen.records import RecordWriter, RequestRecord
+from brownout.rundata.records import RecordWriter, RequestRecord
 
 __all__ = ["Collector", "LoadProgress", "LoadState", "read_progress", "write_progress"]
 

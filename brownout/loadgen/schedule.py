@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from brownout.errors import LoadError
-from brownout.experiments.spec.load import (
+from brownout.spec.load import (
     Arrival,
     BurstArrival,
     ConcurrencyArrival,

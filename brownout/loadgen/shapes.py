@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.experiments.spec.load import RampShape, SpikeShape, StepShape, SweepShape
+from brownout.spec.load import RampShape, SpikeShape, StepShape, SweepShape
 
 __all__ = ["Profile", "Segment", "flat", "profile_for"]
 

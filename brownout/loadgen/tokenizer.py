@@ -16,7 +16,7 @@ from pathlib import Path
 import tiktoken
 
 from brownout.errors import LoadError
-from brownout.experiments.spec.load import TiktokenTokenizer
+from brownout.spec.load import TiktokenTokenizer
 
 __all__ = ["PATTERNS", "TokenCounter", "load_tokenizer", "read_ranks"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.loadgen.records import TokenSource
+from brownout.rundata.records import TokenSource
 from brownout.loadgen.responses import Reply
 from brownout.loadgen.tokenizer import TokenCounter
 

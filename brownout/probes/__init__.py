@@ -7,7 +7,7 @@ background thread with its own asyncio loop. Results: `ProbeResult`.
 from brownout.probes.base import CheckFailed, ProbeCheck
 from brownout.probes.prometheus import instant_query
 from brownout.probes.registry import CHECKS, build_check
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.runner import ProbeRunner
 from brownout.probes.target import ProbeTarget
 

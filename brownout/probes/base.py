@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 import httpx
 
 from brownout.errors import ProbeError
-from brownout.experiments.spec.units import format_duration
-from brownout.probes.result import ProbeResult
+from brownout.spec.units import format_duration
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.target import ProbeTarget
 
 __all__ = ["CheckFailed", "ProbeCheck", "expect_status", "failure_reason", "json_body"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from brownout.experiments.spec.probes import ChatProbe
+from brownout.spec.probes import ChatProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
 from brownout.probes.content import content_failure
 from brownout.probes.target import ProbeTarget

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from brownout.experiments.spec.probes import ContentCheck
-from brownout.probes.jsonschema import schema_error
+from brownout.spec.probes import ContentCheck
+from brownout.spec.jsonschema import schema_error
 
 __all__ = ["content_failure"]
 

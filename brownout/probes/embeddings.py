@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from brownout.experiments.spec.probes import EmbeddingsProbe
+from brownout.spec.probes import EmbeddingsProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
 from brownout.probes.target import ProbeTarget
 

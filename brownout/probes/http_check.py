@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from brownout.experiments.spec.probes import HttpProbe
+from brownout.spec.probes import HttpProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status
 from brownout.probes.target import ProbeTarget
 

@@ -16,7 +16,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from brownout.errors import ProbeError, TargetError
-from brownout.experiments.spec.probes import KubernetesProbe
+from brownout.spec.probes import KubernetesProbe
 from brownout.faults.kubernetes.client import KubeAccess, connect
 from brownout.probes.base import CheckFailed, ProbeCheck
 from brownout.probes.target import ProbeTarget

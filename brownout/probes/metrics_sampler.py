@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from brownout.experiments.spec.metrics import MetricsEndpoint, MetricsSampling
-from brownout.experiments.timeline import PhaseWindow
-from brownout.loadgen.records import RunClock
+from brownout.spec.metrics import MetricsEndpoint, MetricsSampling
+from brownout.rundata.timeline import PhaseWindow
+from brownout.rundata.clock import RunClock
 from brownout.probes.background import BackgroundLoop
 from brownout.probes.sink import JsonlSink
 

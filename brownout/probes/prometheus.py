@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from brownout.experiments.spec.probes import PrometheusProbe
+from brownout.spec.probes import PrometheusProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, json_body
 from brownout.probes.target import ProbeTarget
 

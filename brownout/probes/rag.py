@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from brownout.experiments.spec.probes import RagProbe
+from brownout.spec.probes import RagProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
 from brownout.probes.content import content_failure
 from brownout.probes.target import ProbeTarget

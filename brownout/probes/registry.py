@@ -3,7 +3,7 @@ probe's client costs seconds to import and most runs have none)."""
 
 from __future__ import annotations
 
-from brownout.experiments.spec.probes import Probe
+from brownout.spec.probes import Probe
 from brownout.lazy import LazyTable
 from brownout.probes.base import ProbeCheck
 

@@ -17,11 +17,11 @@ import httpx
 from brownout.http_options import MAX_REDIRECTS
 
 from brownout.errors import ProbeError
-from brownout.experiments.spec.probes import Probe
+from brownout.spec.probes import Probe
 from brownout.probes.background import BackgroundLoop
 from brownout.probes.base import ProbeCheck
 from brownout.probes.registry import build_check
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.sink import JsonlSink
 from brownout.probes.target import ProbeTarget
 

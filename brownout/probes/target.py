@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from brownout.http_options import HttpOptions
-from brownout.loadgen.records import RunClock
+from brownout.rundata.clock import RunClock
 
 __all__ = ["ProbeTarget"]
 

@@ -12,7 +12,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from brownout.experiments.timeline import FAULT_DRIFT_WARNING
+from brownout.rundata.timeline import FAULT_DRIFT_WARNING
 from brownout.reports.charts import Band, Chart, Line, Marker, StackedBars, render_chart, render_stacked_bars
 from brownout.reports.failures import arrivals_line, class_table, usage_line
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_time, format_value

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from brownout.experiments.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
+from brownout.rundata.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
 from brownout.reports.failures import arrivals_line, failure_lines
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_value
 from brownout.reports.models import ObjectiveResult

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from brownout.loadgen.records import load_records
+from brownout.rundata.records import load_records
 
 __all__ = ["read_records_csv", "records_frame", "write_records_csv"]
 

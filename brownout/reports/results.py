@@ -18,9 +18,9 @@ import pandas as pd
 from pydantic import ConfigDict, Field
 
 from brownout.exit_codes import EXIT_CODES
-from brownout.experiments.spec.experiment import Experiment
-from brownout.experiments.timeline import Timeline
-from brownout.probes.result import ProbeResult
+from brownout.spec.experiment import Experiment
+from brownout.rundata.timeline import Timeline
+from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
 from brownout.reports.metrics.failures import arrival_counts
 from brownout.reports.models import (

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from brownout.experiments.spec.objectives import Scoring
+from brownout.spec.objectives import Scoring
 from brownout.reports.fmt import format_value
 from brownout.reports.models import (
     ObjectiveResult,

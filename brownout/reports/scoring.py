@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from brownout.experiments.spec.experiment import Experiment
-from brownout.experiments.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
-from brownout.experiments.timeline import Timeline
+from brownout.spec.experiment import Experiment
+from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
+from brownout.rundata.timeline import Timeline
 from brownout.reports.metrics import failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics

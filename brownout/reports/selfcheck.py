@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from brownout.experiments.spec.objectives import LATENCY_METRICS, SelfCheckLimits
+from brownout.spec.objectives import LATENCY_METRICS, SelfCheckLimits
 from brownout.reports.fmt import format_pair
 from brownout.reports.metrics import per_request, percentile
 from brownout.reports.models import HarnessCheck, HarnessObservations, ObjectiveResult

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from brownout.experiments.spec.experiment import Experiment
-from brownout.experiments.spec.objectives import Objective
-from brownout.experiments.timeline import Timeline
-from brownout.probes.result import ProbeResult
+from brownout.spec.experiment import Experiment
+from brownout.spec.objectives import Objective
+from brownout.rundata.timeline import Timeline
+from brownout.rundata.probes import ProbeResult
 from brownout.reports.fmt import RATE_METRICS, format_pair
 from brownout.reports.metrics.frames import probe_frame, request_frame
 from brownout.reports.models import FailoverResult, ObjectiveResult, RecoveryResult, WindowMetrics

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from brownout.experiments.timeline import Timeline
+from brownout.rundata.timeline import Timeline
 
 __all__ = ["PHASES", "Window", "anchor_times", "bucket_windows", "in_window", "phase_windows", "probes_in_window"]
 

@@ -1,6 +1,6 @@
 """The sandbox's knobs, one dataclass that crosses process boundaries as JSON.
 
-It mirrors `brownout.experiments.spec.target.SandboxTarget` field for field (plus
+It mirrors `brownout.spec.target.SandboxTarget` field for field (plus
 model names and the seed) but imports nothing from the spec package: the sandbox
 is a stand-alone target and must stay importable without the harness.
 """

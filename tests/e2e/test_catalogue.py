@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from brownout.experiments.loading import validate_paths
-from brownout.experiments.spec.units import format_duration, parse_duration
+from brownout.spec.units import format_duration, parse_duration
 from tests.e2e.conftest import REPO, assert_passed_or_harness_inconclusive, processes_with_marker, wait_for
 
 EXPERIMENTS = REPO / "experiments"
@@ -166,8 +166,8 @@ def test_commented_alternatives_are_valid_faults(path):
     """Users uncomment these for a cluster or a real Toxiproxy: they must be right as written."""
     from pydantic import TypeAdapter
 
-    from brownout.experiments.spec.faults import Fault
-    from brownout.experiments.spec.units import FROM_FILE
+    from brownout.spec.faults import Fault
+    from brownout.spec.units import FROM_FILE
 
     alternatives = _commented_faults(path.read_text())
     for fault in alternatives:

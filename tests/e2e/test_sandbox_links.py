@@ -8,7 +8,7 @@ import textwrap
 import httpx
 import pytest
 
-from brownout.loadgen.records import load_records
+from brownout.rundata.records import load_records
 from tests.e2e.conftest import journal_entries, processes_with_marker, run_brownout, wait_for
 
 pytestmark = pytest.mark.slow

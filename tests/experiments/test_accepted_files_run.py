@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from brownout.errors import SpecErrors
 from brownout.experiments.loading import load_experiment_text
 from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
-from brownout.experiments.timeline import PhaseWindow, Timeline
-from brownout.loadgen.records import load_records
+from brownout.rundata.timeline import PhaseWindow, Timeline
+from brownout.rundata.records import load_records
 from brownout.reports import build_results, collect_environment, write_all
 from tests.support.sandboxes import detached_sandbox
 

@@ -4,7 +4,7 @@ import pytest
 
 from brownout.errors import RefusedError
 from brownout.experiments.fault_plan import plan_fault_windows
-from brownout.experiments.spec.faults.common import Schedule, Selection
+from brownout.spec.faults.common import Schedule, Selection
 from brownout.faults.selection import pick
 
 

@@ -15,11 +15,12 @@ from brownout.experiments.guards import (
     PromQLGuard,
     build_triggers,
 )
-from brownout.experiments.spec.guards import Guard
-from brownout.experiments.spec.probes import HttpProbe
-from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.spec.guards import Guard
+from brownout.spec.probes import HttpProbe
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.clock import RunClock
 from brownout.probes.http_check import HttpCheck
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.target import ProbeTarget
 from brownout.processes import free_port
 

@@ -18,7 +18,7 @@ from brownout.experiments.loading import (
     load_experiment_text,
     validate_paths,
 )
-from brownout.experiments.spec import Experiment
+from brownout.spec import Experiment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FULL = FIXTURES / "valid" / "full.yaml"

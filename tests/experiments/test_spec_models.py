@@ -7,8 +7,8 @@ import re
 import pytest
 from pydantic import Field, ValidationError
 
-from brownout.experiments.spec.base import NAME_PATTERN, Name, StrictModel
-from brownout.experiments.spec.units import Duration
+from brownout.spec.base import NAME_PATTERN, Name, StrictModel
+from brownout.spec.units import Duration
 
 
 class Sample(StrictModel):
@@ -49,8 +49,8 @@ def test_name_pattern_is_in_the_json_schema() -> None:
 
 
 def test_shares_take_percentages_like_slo_thresholds() -> None:
-    from brownout.experiments.spec.objectives import Scoring, SteadyState
-    from brownout.experiments.spec.units import FROM_FILE
+    from brownout.spec.objectives import Scoring, SteadyState
+    from brownout.spec.units import FROM_FILE
 
     scoring = Scoring.model_validate({"error_budget": "1%", "recovery_tolerance": "20%"}, context={FROM_FILE: True})
     assert (scoring.error_budget, scoring.recovery_tolerance) == (0.01, 0.2)

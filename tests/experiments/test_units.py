@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from brownout.experiments.spec.units import (
+from brownout.spec.units import (
     FROM_FILE,
     Duration,
     Rate,

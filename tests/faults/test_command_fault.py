@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.command import CommandFault
+from brownout.spec.faults.command import CommandFault
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.command import CommandDriver
 

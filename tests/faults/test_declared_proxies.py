@@ -7,7 +7,7 @@ import json
 import pytest
 
 from brownout.errors import InjectError
-from brownout.experiments.spec.faults.network import DeclaredProxy, NetworkProxyDown
+from brownout.spec.faults.network import DeclaredProxy, NetworkProxyDown
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.network import DeclaredProxyDriver, NetworkProxyDownDriver
 from brownout.faults.network.client import ToxiproxyAPI

@@ -16,7 +16,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from brownout.errors import InjectError, RefusedError
-from brownout.experiments.spec.faults import Fault, GpuMemoryHog
+from brownout.spec.faults import Fault, GpuMemoryHog
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.gpu import GpuMemoryHogDriver
 from brownout.faults.registry import DRIVERS
@@ -115,7 +115,7 @@ def test_hog_frees_memory_after_its_lifetime(handles: list[FaultHandle]) -> None
 _HARNESS = """
 import json, sys, time
 from pydantic import TypeAdapter
-from brownout.experiments.spec.faults import Fault
+from brownout.spec.faults import Fault
 from brownout.faults.base import FaultContext
 from brownout.faults.gpu import GpuMemoryHogDriver
 from brownout.processes import die_with_parent

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client as k8s
 
 from brownout.errors import InjectError, RefusedError
-from brownout.experiments.spec.faults import GpuMemoryHog
+from brownout.spec.faults import GpuMemoryHog
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.gpu import GpuMemoryHogDriver
 from brownout.faults.gpu import hog as hog_script

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from brownout.errors import InjectError, RefusedError, TargetError
-from brownout.experiments.spec.faults.kubernetes import (
+from brownout.spec.faults.kubernetes import (
     KubernetesNodeCordon,
     KubernetesPodKill,
     KubernetesScaleDown,
@@ -287,7 +287,7 @@ _HARNESS = textwrap.dedent(
     """
     import json, sys, time
     from brownout.processes import die_with_parent
-    from brownout.experiments.spec.faults import Fault
+    from brownout.spec.faults import Fault
     from brownout.faults.base import FaultContext
     from brownout.faults.registry import DRIVERS
     from pydantic import TypeAdapter

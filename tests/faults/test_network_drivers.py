@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.network import NetworkProxyDown, NetworkToxic
-from brownout.experiments.spec.units import FROM_FILE
+from brownout.spec.faults.network import NetworkProxyDown, NetworkToxic
+from brownout.spec.units import FROM_FILE
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.network import (
     EmbeddedProxy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brownout.errors import RefusedError
-from brownout.experiments.spec.faults.kubernetes import KubernetesPodKill
+from brownout.spec.faults.kubernetes import KubernetesPodKill
 from brownout.faults.base import FaultContext
 from brownout.faults.kubernetes import PodKillDriver
 from tests.fakes.kube_api import FakeKubeApi, FakeKubeSettings

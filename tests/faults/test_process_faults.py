@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from brownout.errors import RefusedError, RollbackError
-from brownout.experiments.spec.faults.process import ProcessKill, ProcessPause, ProcessSignal
+from brownout.spec.faults.process import ProcessKill, ProcessPause, ProcessSignal
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.process import ProcessKillDriver, ProcessPauseDriver, ProcessSignalDriver
 from tests.e2e.conftest import wait_for
@@ -138,7 +138,7 @@ def test_rail_brownout_itself_and_its_ancestors(tmp_path: Path):
         code = (
             "import json, sys\n"
             "from brownout.errors import RefusedError\n"
-            "from brownout.experiments.spec.faults.process import ProcessSignal\n"
+            "from brownout.spec.faults.process import ProcessSignal\n"
             "from brownout.faults.base import FaultContext\n"
             "from brownout.faults.process import ProcessSignalDriver\n"
             "for select in sys.argv[1:]:\n"

@@ -14,8 +14,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from brownout.errors import InjectError
-from brownout.experiments.spec.faults import Fault, StreamFault
-from brownout.experiments.spec.units import FROM_FILE
+from brownout.spec.faults import Fault, StreamFault
+from brownout.spec.units import FROM_FILE
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.registry import DRIVERS
 from brownout.faults.stream import StreamFaultDriver, list_rules, start_stream_proxy, stream_proxy_for

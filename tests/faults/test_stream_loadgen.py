@@ -22,10 +22,11 @@ _LOAD = """
 import json, sys
 from locust.contrib.fasthttp import FastHttpSession
 from locust.event import EventHook
-from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.spec.objectives import OutcomeRules
 from brownout.loadgen.exchange import ExchangeSettings, exchange
 from brownout.loadgen.payloads import RequestSpec
-from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.clock import RunClock
 
 session = FastHttpSession(sys.argv[1], EventHook(), None)
 settings = ExchangeSettings(clock=RunClock(), timeout=float(sys.argv[2]), rules=OutcomeRules(), primary_model="m")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from brownout.experiments.spec.load import Load
-from brownout.experiments.spec.objectives import OutcomeRules
-from brownout.loadgen import LoadPlan, RunClock
+from brownout.spec.load import Load
+from brownout.spec.objectives import OutcomeRules
+from brownout.loadgen import LoadPlan
+from brownout.rundata.clock import RunClock
 from tests.e2e.conftest import brownout_env  # the e2e fixture, for the one full run in test_hostile.py
 from tests.loadgen.support import serve
 

@@ -15,11 +15,12 @@ from gevent.monkey import get_original
 from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
-from brownout.experiments.spec.objectives import OutcomeRules
+from brownout.spec.objectives import OutcomeRules
 from brownout.loadgen.datasets import Prompt
 from brownout.loadgen.exchange import ExchangeSettings, exchange
 from brownout.loadgen.payloads import build_request
-from brownout.loadgen.records import RequestRecord, RunClock
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.sendmark import SendMarks
 
 HOG = 0.3  # seconds another greenlet holds the process, without yielding, at exchange's first yield

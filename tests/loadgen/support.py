@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from brownout.loadgen import LoadRun, load_records, start_load
+from brownout.loadgen import LoadRun, start_load
+from brownout.rundata.records import load_records
 from brownout.processes import free_port, wait_port
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from brownout.errors import InjectError
-from brownout.experiments.spec.faults import LoadKvCacheFlood
+from brownout.spec.faults import LoadKvCacheFlood
 from brownout.faults.base import FaultContext, FaultHandle
 from brownout.faults.registry import DRIVERS
 from brownout.processes import pid_alive

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from brownout.loadgen import RunClock, load_records, start_load
+from brownout.loadgen import start_load
+from brownout.rundata.records import load_records
+from brownout.rundata.clock import RunClock
 from brownout.loadgen.schedule import PoissonTimer
 from brownout.processes import free_port, pid_alive
 from tests.loadgen.support import run_to_end

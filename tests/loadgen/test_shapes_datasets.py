@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from brownout.errors import LoadError
-from brownout.experiments.spec.load import Load, LongContextDataset, SyntheticDataset
+from brownout.spec.load import Load, LongContextDataset, SyntheticDataset
 from brownout.loadgen.datasets import load_prompts, mean_output_tokens
 from brownout.loadgen.responses import StreamParser
 from brownout.loadgen.schedule import nominal_rate, timer_for, users_profile

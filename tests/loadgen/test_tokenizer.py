@@ -7,8 +7,9 @@ import base64
 import pytest
 
 from brownout.errors import LoadError
-from brownout.experiments.spec.load import TiktokenTokenizer
-from brownout.loadgen import load_records, start_load
+from brownout.spec.load import TiktokenTokenizer
+from brownout.loadgen import start_load
+from brownout.rundata.records import load_records
 from brownout.loadgen.responses import Reply
 from brownout.loadgen.tokenizer import load_tokenizer, read_ranks
 from brownout.loadgen.tokens import TokenCounts, prompt_texts, token_counts

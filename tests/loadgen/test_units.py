@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from brownout.errors import LoadError, SpecErrors
 from brownout.experiments.loading import load_experiment_text
-from brownout.experiments.spec.load import (
+from brownout.spec.load import (
     JsonlDataset,
     Load,
     RequestTemplate,
@@ -23,8 +23,9 @@ from brownout.experiments.spec.load import (
     SyntheticDataset,
     TokenLength,
 )
-from brownout.experiments.spec.objectives import OutcomeRules
-from brownout.loadgen import LoadPlan, RecordWriter, RequestRecord
+from brownout.spec.objectives import OutcomeRules
+from brownout.loadgen import LoadPlan
+from brownout.rundata.records import RecordWriter, RequestRecord
 from brownout.loadgen.datasets import Prompt, load_prompts, sample_length
 from brownout.loadgen.outcome import (
     classify,

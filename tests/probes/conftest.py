@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from brownout.loadgen.records import RunClock
+from brownout.rundata.clock import RunClock
 from brownout.probes.target import ProbeTarget
 from tests.probes.fake_ai import Behaviour, FakeAI
 

@@ -10,10 +10,10 @@ import pytest
 from pydantic import TypeAdapter
 
 from brownout.errors import ProbeError
-from brownout.experiments.spec.probes import Probe
-from brownout.loadgen.records import RunClock
+from brownout.spec.probes import Probe
+from brownout.rundata.clock import RunClock
 from brownout.probes.registry import build_check
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.target import ProbeTarget
 from brownout.processes import free_port
 

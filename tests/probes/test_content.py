@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from brownout.experiments.spec.probes import ContentCheck
+from brownout.spec.probes import ContentCheck
 from brownout.probes.content import content_failure
-from brownout.probes.jsonschema import schema_error
+from brownout.spec.jsonschema import schema_error
 
 SCHEMA = {
     "type": "object",

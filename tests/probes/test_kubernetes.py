@@ -10,10 +10,10 @@ import pytest
 from kubernetes import client as k8s
 
 from brownout.errors import ProbeError
-from brownout.experiments.spec.probes import KubernetesProbe
-from brownout.loadgen.records import RunClock
+from brownout.spec.probes import KubernetesProbe
+from brownout.rundata.clock import RunClock
 from brownout.probes.kube import KubernetesCheck
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.target import ProbeTarget
 from brownout.processes import free_port
 from tests.fakes.kube_api import FakeKubeApi, FakeKubeSettings

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from brownout.experiments.spec.metrics import MetricsSampling
-from brownout.experiments.timeline import PhaseWindow
-from brownout.loadgen.records import RunClock
+from brownout.spec.metrics import MetricsSampling
+from brownout.rundata.timeline import PhaseWindow
+from brownout.rundata.clock import RunClock
 from brownout.probes.metrics_sampler import (
     MetricSampler,
     PhaseStats,

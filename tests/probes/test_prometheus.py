@@ -9,11 +9,11 @@ import pytest
 from pydantic import TypeAdapter
 
 from brownout.experiments.guards import build_triggers
-from brownout.experiments.spec.guards import Guard
-from brownout.experiments.spec.probes import PrometheusProbe
-from brownout.loadgen.records import RunClock
+from brownout.spec.guards import Guard
+from brownout.spec.probes import PrometheusProbe
+from brownout.rundata.clock import RunClock
 from brownout.probes.prometheus import PrometheusCheck
-from brownout.probes.result import ProbeResult
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.target import ProbeTarget
 from brownout.processes import free_port
 from tests.probes.prom_server import (

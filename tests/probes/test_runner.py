@@ -11,8 +11,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from brownout.errors import ProbeError
-from brownout.experiments.spec.probes import Probe
-from brownout.probes.result import ProbeResult
+from brownout.spec.probes import Probe
+from brownout.rundata.probes import ProbeResult
 from brownout.probes.runner import ProbeRunner
 
 pytestmark = pytest.mark.filterwarnings("error")  # "stops cleanly" includes: no warnings

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter
 
-from brownout.experiments.spec.probes import Probe
+from brownout.spec.probes import Probe
 from brownout.http_options import HttpOptions
-from brownout.loadgen.records import RunClock
+from brownout.rundata.clock import RunClock
 from brownout.probes.runner import ProbeRunner
 from brownout.probes.target import ProbeTarget
 from tests.loadgen.hostile_server import hostile_server, make_certificate

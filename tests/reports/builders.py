@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from brownout.experiments.spec import Experiment
-from brownout.experiments.timeline import FaultWindow, PhaseWindow, Timeline
-from brownout.loadgen.records import RequestRecord
-from brownout.probes.result import ProbeResult
+from brownout.spec import Experiment
+from brownout.rundata.timeline import FaultWindow, PhaseWindow, Timeline
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.probes import ProbeResult
 
 T0 = 1_700_000_000.0
 """Run start on the run clock; every case places its marks relative to it."""

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from brownout.experiments.spec.objectives import RECOVERY_WATCH_METRICS, GoodputCriteria, Scoring
+from brownout.spec.objectives import RECOVERY_WATCH_METRICS, GoodputCriteria, Scoring
 from brownout.reports.metrics import (
     count_outcomes,
     degraded_rate,

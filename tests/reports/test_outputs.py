@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from brownout.experiments.spec.objectives import SLO
-from brownout.experiments.timeline import FaultWindow, TimelineEvent
-from brownout.loadgen.records import RecordWriter, RequestRecord, load_records
-from brownout.probes.result import ProbeResult
+from brownout.spec.objectives import SLO
+from brownout.rundata.timeline import FaultWindow, TimelineEvent
+from brownout.rundata.records import RecordWriter, RequestRecord, load_records
+from brownout.rundata.probes import ProbeResult
 from brownout.reports import (
     EXIT_CODES,
     RunResults,

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from brownout.experiments.spec.objectives import Scoring
-from brownout.experiments.timeline import FaultWindow
+from brownout.spec.objectives import Scoring
+from brownout.rundata.timeline import FaultWindow
 from brownout.reports.metrics import failover_time, time_to_recover
 from tests.reports.builders import T0, frame, req, timeline
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from brownout.experiments.spec.objectives import SelfCheckLimits
-from brownout.experiments.timeline import PhaseWindow
+from brownout.spec.objectives import SelfCheckLimits
+from brownout.rundata.timeline import PhaseWindow
 from brownout.reports import EXIT_CODES, build_results, collect_environment
 from brownout.reports.models import HarnessObservations
 from brownout.reports.selfcheck import judge_harness, schedule_lag_p99

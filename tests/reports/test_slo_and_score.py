@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from brownout.experiments.spec.objectives import SLO, Scoring
-from brownout.probes.result import ProbeResult
+from brownout.spec.objectives import SLO, Scoring
+from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, time_to_recover
 from brownout.reports.fmt import format_pair
 from brownout.reports.models import RecoveryResult

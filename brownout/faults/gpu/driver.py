@@ -18,8 +18,8 @@ from typing import Any
 from kubernetes.client import ApiException
 
 from brownout.errors import InjectError, RefusedError, RollbackError
-from brownout.experiments.spec.faults.gpu import GpuMemoryHog
-from brownout.experiments.spec.units import format_size
+from brownout.spec.faults.gpu import GpuMemoryHog
+from brownout.spec.units import format_size
 from brownout.faults.base import (
     FaultContext,
     FaultDriver,

@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes.client import ApiException, V1DeleteOptions, V1Eviction, V1ObjectMeta
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.kubernetes import KubernetesNodeCordon
+from brownout.spec.faults.kubernetes import KubernetesNodeCordon
 from brownout.faults.base import FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.kubernetes import rails
 from brownout.faults.kubernetes.client import (

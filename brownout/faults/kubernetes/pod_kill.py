@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes.client import ApiException, V1DeleteOptions, V1Preconditions
 
 from brownout.errors import InjectError, RefusedError
-from brownout.experiments.spec.faults.kubernetes import KubernetesPodKill
+from brownout.spec.faults.kubernetes import KubernetesPodKill
 from brownout.faults.base import FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.kubernetes import rails
 from brownout.faults.kubernetes.client import (

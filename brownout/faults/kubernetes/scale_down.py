@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes.client import ApiException
 
 from brownout.errors import InjectError, RefusedError, RollbackError
-from brownout.experiments.spec.faults.kubernetes import KubernetesScaleDown
+from brownout.spec.faults.kubernetes import KubernetesScaleDown
 from brownout.faults.base import FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.kubernetes import rails
 from brownout.faults.kubernetes.client import (

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.network import DeclaredProxy
+from brownout.spec.faults.network import DeclaredProxy
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.network.client import ToxiproxyAPI
 from brownout.faults.network.common import toxiproxy_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from brownout.errors import RollbackError
-from brownout.experiments.spec.faults.network import NetworkToxic
+from brownout.spec.faults.network import NetworkToxic
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution
 from brownout.faults.network.client import ToxiproxyAPI
 from brownout.faults.network.common import (

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
+from brownout.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.commands import run_step, step_data
 from brownout.faults.process.procfs import ProcessInfo, by_cmdline, by_pid_file, by_port

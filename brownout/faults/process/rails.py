@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from brownout.errors import RefusedError
-from brownout.experiments.spec.faults.process import ProcessSelect
+from brownout.spec.faults.process import ProcessSelect
 from brownout.faults.process.procfs import ProcessInfo, parent_pid
 
 __all__ = ["ancestry", "check_rails"]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from brownout.errors import InjectError, RollbackError
-from brownout.experiments.spec.faults.stream import StreamFault
+from brownout.spec.faults.stream import StreamFault
 from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedTarget
 from brownout.faults.stream.control import delete_rule, put_rule
 from brownout.faults.stream.rules import StreamRule

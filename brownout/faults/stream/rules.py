@@ -23,7 +23,7 @@ class StreamRule(BaseModel):
     """One fault rule as PUT on `/faults/{id}`. Durations are seconds (floats) on the wire.
 
     Which parameters a mode reads is validated in the experiment spec
-    (`brownout.experiments.spec.faults.stream`); here defaults are filled so
+    (`brownout.spec.faults.stream`); here defaults are filled so
     the proxy never guesses.
     """
 

@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pandas as pd
 
-from brownout.loadgen.records import RequestRecord
-from brownout.probes.result import ProbeResult
+from brownout.rundata.records import RequestRecord
+from brownout.rundata.probes import ProbeResult
 
 __all__ = ["probe_frame", "request_frame"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from brownout.experiments.spec.objectives import LATENCY_METRICS, Scoring
-from brownout.experiments.timeline import FaultWindow, Timeline
+from brownout.spec.objectives import LATENCY_METRICS, Scoring
+from brownout.rundata.timeline import FaultWindow, Timeline
 from brownout.reports.fmt import format_value
 from brownout.reports.metrics.latency import STATS, statistic
 from brownout.reports.metrics.outcomes import degraded_rate, error_rate, is_success, judged, success_rate

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from brownout.experiments.spec.objectives import LATENCY_METRICS, GoodputCriteria
+from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria
 from brownout.reports.metrics.latency import itl_gaps, per_request, with_failures
 from brownout.reports.metrics.outcomes import OutcomeCounts, is_abandoned, is_error, is_success, is_throttled, judged
 from brownout.reports.metrics.throughput import meets_goodput

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from brownout.experiments.spec.objectives import GoodputCriteria
+from brownout.spec.objectives import GoodputCriteria
 from brownout.reports.metrics.latency import per_request
 from brownout.reports.metrics.outcomes import is_success
 

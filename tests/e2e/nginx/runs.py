@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from brownout.loadgen.records import load_records
+from brownout.rundata.records import load_records
 from tests.e2e.conftest import processes_with_marker, run_brownout, wait_for
 from tests.e2e.nginx.stack import Nginx, Stack
 

@@ -35,7 +35,7 @@ import yaml
 
 from brownout.faults.network.client import ToxiproxyAPI
 from brownout.faults.network.embedded import start_embedded_proxy
-from brownout.loadgen.records import load_records
+from brownout.rundata.records import load_records
 from brownout.processes import free_port, pid_alive
 from tests.e2e.conftest import (
     assert_passed_or_harness_inconclusive,

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.units import Duration
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.units import Duration
 
 __all__ = ["ErrorRateGuard", "Guard", "LatencyGuard", "ProbeFailuresGuard", "PromQLGuard"]
 

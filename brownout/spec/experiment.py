@@ -7,15 +7,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.faults import DeclaredProxy, Fault
-from brownout.experiments.spec.guards import Guard, ProbeFailuresGuard
-from brownout.experiments.spec.load import Load
-from brownout.experiments.spec.metrics import MetricsSampling
-from brownout.experiments.spec.objectives import SLO, OutcomeRules, Scoring, SteadyState
-from brownout.experiments.spec.probes import Probe
-from brownout.experiments.spec.target import Target
-from brownout.experiments.spec.units import Duration
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.faults import DeclaredProxy, Fault
+from brownout.spec.guards import Guard, ProbeFailuresGuard
+from brownout.spec.load import Load
+from brownout.spec.metrics import MetricsSampling
+from brownout.spec.objectives import SLO, OutcomeRules, Scoring, SteadyState
+from brownout.spec.probes import Probe
+from brownout.spec.target import Target
+from brownout.spec.units import Duration
 
 __all__ = ["API_VERSION", "Experiment", "Metadata", "Phases", "RollbackPolicy"]
 

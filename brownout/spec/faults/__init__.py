@@ -6,20 +6,20 @@ from typing import Annotated
 
 from pydantic import Field
 
-from brownout.experiments.spec.faults.command import CommandFault, CommandStep
-from brownout.experiments.spec.faults.common import FaultBase, Schedule, Selection
-from brownout.experiments.spec.faults.gpu import GpuMemoryHog
-from brownout.experiments.spec.faults.kubernetes import KubernetesNodeCordon, KubernetesPodKill, KubernetesScaleDown
-from brownout.experiments.spec.faults.load import LoadKvCacheFlood
-from brownout.experiments.spec.faults.network import DeclaredProxy, NetworkProxyDown, NetworkToxic
-from brownout.experiments.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
-from brownout.experiments.spec.faults.sandbox import (
+from brownout.spec.faults.command import CommandFault, CommandStep
+from brownout.spec.faults.common import FaultBase, Schedule, Selection
+from brownout.spec.faults.gpu import GpuMemoryHog
+from brownout.spec.faults.kubernetes import KubernetesNodeCordon, KubernetesPodKill, KubernetesScaleDown
+from brownout.spec.faults.load import LoadKvCacheFlood
+from brownout.spec.faults.network import DeclaredProxy, NetworkProxyDown, NetworkToxic
+from brownout.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
+from brownout.spec.faults.sandbox import (
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,
     SandboxSlowEmbeddings,
 )
-from brownout.experiments.spec.faults.stream import StreamFault
+from brownout.spec.faults.stream import StreamFault
 
 __all__ = [
     "CommandFault",

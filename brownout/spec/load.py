@@ -7,8 +7,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 
-from brownout.experiments.spec.base import StrictModel
-from brownout.experiments.spec.units import Duration, Rate, Size
+from brownout.spec.base import StrictModel
+from brownout.spec.units import Duration, Rate, Size
 
 __all__ = [
     "Arrival",

@@ -20,9 +20,9 @@ from pydantic import (
     model_validator,
 )
 
-from brownout.experiments.spec.base import StrictModel
-from brownout.experiments.spec.faults.common import FaultBase
-from brownout.experiments.spec.units import FROM_FILE, Duration, Size, parse_size
+from brownout.spec.base import StrictModel
+from brownout.spec.faults.common import FaultBase
+from brownout.spec.units import FROM_FILE, Duration, Size, parse_size
 
 __all__ = [
     "EMBEDDER_PROXY",

@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.faults.common import Selection
-from brownout.experiments.spec.faults.kubernetes import KubernetesFaultBase
-from brownout.experiments.spec.units import Duration, Size
+from brownout.spec.faults.common import Selection
+from brownout.spec.faults.kubernetes import KubernetesFaultBase
+from brownout.spec.units import Duration, Size
 
 __all__ = ["GpuMemoryHog"]
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.units import Duration
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.units import Duration
 
 __all__ = [
     "ChatProbe",
@@ -51,7 +51,7 @@ class ContentCheck(StrictModel):
     @classmethod
     def _supported_schema(cls, value: dict | None) -> dict | None:
         # Imported here: the spec package must not import probes at module load.
-        from brownout.probes.jsonschema import unsupported_keywords
+        from brownout.spec.jsonschema import unsupported_keywords
 
         if value is not None:
             unknown = unsupported_keywords(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from brownout.experiments.spec.faults.network import EMBEDDER_PROXY
+from brownout.spec.faults.network import EMBEDDER_PROXY
 
 __all__ = ["misplaced_faults"]
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.units import Duration, parse_duration
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.units import Duration, parse_duration
 
 __all__ = [
     "LATENCY_METRICS",

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.units import Duration, Size
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.units import Duration, Size
 
 __all__ = ["EndpointTarget", "SandboxTarget", "Target"]
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from brownout.experiments.spec.faults.common import FaultBase, Selection
-from brownout.experiments.spec.units import Duration, Size
+from brownout.spec.faults.common import FaultBase, Selection
+from brownout.spec.units import Duration, Size
 
 __all__ = ["SandboxGpuOom", "SandboxRegionDown", "SandboxReplicaKill", "SandboxSlowEmbeddings"]
 

@@ -1,7 +1,7 @@
 """What happened when: phases, fault windows and events of one run.
 
 The runner fills it; scoring and reports read it. Times are run-clock seconds
-(epoch seconds with monotonic precision, see `brownout.loadgen.records.RunClock`).
+(epoch seconds with monotonic precision, see `brownout.rundata.records.RunClock`).
 """
 
 from __future__ import annotations

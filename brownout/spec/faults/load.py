@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.faults.common import FaultBase
-from brownout.experiments.spec.units import Duration
+from brownout.spec.faults.common import FaultBase
+from brownout.spec.units import Duration
 
 __all__ = ["LoadKvCacheFlood"]
 

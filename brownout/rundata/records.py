@@ -1,10 +1,7 @@
 """One request, one record: the contract between the load generator and scoring.
 
-Every time mark is on the *run clock*: seconds since the Unix epoch, computed in
-each process as `wall_anchor + (time.monotonic() - mono_anchor)` with one anchor
-per process. Intervals between marks therefore have monotonic precision, and
-records from several processes (and the runner's fault timeline) share one axis.
-Definitions: shared/metrics.md.
+Every time mark is on the run clock (`brownout.rundata.clock`). Definitions:
+shared/metrics.md.
 
 Records are appended to JSON-lines files as they complete (bounded memory for
 hour-long runs) and loaded into one pandas frame for scoring.
@@ -13,7 +10,6 @@ hour-long runs) and loaded into one pandas frame for scoring.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Iterable, Literal
@@ -24,7 +20,6 @@ __all__ = [
     "Outcome",
     "RecordWriter",
     "RequestRecord",
-    "RunClock",
     "TokenSource",
     "load_records",
 ]
@@ -57,28 +52,6 @@ ERROR_CLASSES = (
 FAILED_AT = ("before_headers", "before_first_token", "mid_stream")
 """Where a request failed, from the marks it reached: `failed_at` of a failed record (None when never sent).
 Nothing after `[DONE]` fails a request: it is recorded as its `anomaly` ("after [DONE]: ...")."""
-
-
-class RunClock:
-    """Monotonic intervals, wall-clock placement: `now()` is epoch seconds that never jump.
-
-    `anchor` is the (wall, monotonic) pair that maps one onto the other. A
-    process on the same machine that reuses another's anchor shares its axis
-    exactly (CLOCK_MONOTONIC is system-wide); on another machine it must not.
-    """
-
-    def __init__(self, anchor: tuple[float, float] | None = None) -> None:
-        self._wall, self._mono = anchor if anchor is not None else (time.time(), time.monotonic())
-
-    @property
-    def anchor(self) -> tuple[float, float]:
-        return self._wall, self._mono
-
-    def now(self) -> float:
-        return self._wall + (time.monotonic() - self._mono)
-
-    def from_monotonic(self, mono: float) -> float:
-        return self._wall + (mono - self._mono)
 
 
 @dataclass(slots=True)

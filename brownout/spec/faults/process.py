@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from brownout.experiments.spec.base import StrictModel
-from brownout.experiments.spec.faults.command import CommandStep
-from brownout.experiments.spec.faults.common import FaultBase
+from brownout.spec.base import StrictModel
+from brownout.spec.faults.command import CommandStep
+from brownout.spec.faults.common import FaultBase
 
 __all__ = ["ProcessKill", "ProcessPause", "ProcessSelect", "ProcessSignal", "SignalName", "signal_number"]
 

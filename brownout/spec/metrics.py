@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from brownout.experiments.spec.base import Name, StrictModel
-from brownout.experiments.spec.units import Duration
+from brownout.spec.base import Name, StrictModel
+from brownout.spec.units import Duration
 
 __all__ = ["DEFAULT_METRICS", "MetricsEndpoint", "MetricsSampling"]
 
