@@ -18,25 +18,19 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from brownout.faults.network.embedded.model import Toxic
-from brownout.faults.network.embedded.toxics import HANDLERS, CloseLink, ResetLink
+from brownout.faults.network.embedded.toxics import (
+    HANDLERS,
+    CloseLink,
+    ResetLink,
+    ToxicState,
+)
 
-__all__ = ["Link", "Pipe", "ToxicState"]
+__all__ = ["Link", "Pipe"]
 
 READ_SIZE = 256 * 1024
 BUFFER_LIMIT = 1024 * 1024  # bytes read ahead per pipe before the reader waits
-
-
-@dataclass
-class ToxicState:
-    """Per-connection state of one toxic."""
-
-    active: bool          # drawn against toxicity
-    since: float          # when it started on this pipe (timeout toxic's timer)
-    sent: int = 0         # limit_data
-    next_free: float = 0.0  # bandwidth pacing
 
 
 class Pipe:

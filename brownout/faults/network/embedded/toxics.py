@@ -14,17 +14,38 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 from brownout.faults.network.embedded.model import Toxic
 
-if TYPE_CHECKING:
-    from brownout.faults.network.embedded.link import Pipe, ToxicState
+__all__ = ["HANDLERS", "CloseLink", "Pipe", "ResetLink", "ToxicState", "slice_offsets"]
 
-__all__ = ["HANDLERS", "CloseLink", "ResetLink", "slice_offsets"]
+
+class Pipe(Protocol):
+    """What a handler may use of the pipe it runs in (`link.Pipe`): the link knows the handlers, not the reverse."""
+
+    rng: random.Random
+
+    def now(self) -> float: ...
+
+    def is_current(self, toxic: Toxic) -> bool: ...
+
+    async def sleep_until(self, deadline: float, toxic: Toxic) -> None: ...
+
+
+@dataclass
+class ToxicState:
+    """Per-connection state of one toxic."""
+
+    active: bool          # drawn against toxicity
+    since: float          # when it started on this pipe (timeout toxic's timer)
+    sent: int = 0         # limit_data
+    next_free: float = 0.0  # bandwidth pacing
+
 
 Emit = Callable[[bytes], Awaitable[None]]
-Handler = Callable[["Pipe", Toxic, "ToxicState", bytes, float, Emit], Awaitable[None]]
+Handler = Callable[[Pipe, Toxic, ToxicState, bytes, float, Emit], Awaitable[None]]
 
 
 class CloseLink(Exception):
