@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brownout.loadgen.progress import LoadProgress
-from brownout.reports.models import HarnessObservations
+from brownout.rundata.harness import HarnessObservations
 
 __all__ = ["MachineReading", "observations", "read_machine"]
 

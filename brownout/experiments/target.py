@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import httpx
 
@@ -26,6 +26,12 @@ from brownout.faults.sandbox_links import LinkSpec, SandboxEmbedderLinkDriver, n
 from brownout.processes import pid_alive
 from brownout.redact import redact_url
 
+if TYPE_CHECKING:
+    from brownout.experiments.loading import LoadedExperiment
+    from brownout.faults.network.embedded.launch import EmbeddedProxy
+    from brownout.faults.stream.launcher import StreamProxy
+    from brownout.sandbox.handle import SandboxHandle
+
 __all__ = ["SANDBOX_SERVED_BY", "TargetSession"]
 
 SANDBOX_SERVED_BY = ServedBy(header="x-sandbox-region")
@@ -33,7 +39,7 @@ SANDBOX_SERVED_BY = ServedBy(header="x-sandbox-region")
 
 
 class TargetSession:
-    def __init__(self, loaded: Any, out_dir: Path, journal: Journal, signals: SignalGate, log: Callable[..., None],
+    def __init__(self, loaded: LoadedExperiment, out_dir: Path, journal: Journal, signals: SignalGate, log: Callable[..., None],
                  *, dry_run: bool) -> None:
         self.loaded = loaded
         self.spec = loaded.spec
@@ -43,9 +49,9 @@ class TargetSession:
         self.signals = signals
         self.log = log
         self.dry_run = dry_run
-        self.sandbox: Any = None        # SandboxHandle when this run started the sandbox
-        self.toxiproxy: Any = None      # EmbeddedProxy when no TOXIPROXY_URL was given
-        self.stream_proxy: Any = None   # StreamProxy in front of the target for stream faults
+        self.sandbox: SandboxHandle | None = None        # when this run started (or attached to) the sandbox
+        self.toxiproxy: EmbeddedProxy | None = None      # when no TOXIPROXY_URL was given
+        self.stream_proxy: StreamProxy | None = None     # in front of the target for stream faults
         self.base_url = ""
         self.headers: dict[str, str] = {}
         self.context = FaultContext(seed=self.seed)

@@ -16,10 +16,10 @@ from typing import Any
 from brownout.spec.load import Load
 from brownout.spec.objectives import OutcomeRules
 from brownout.http_options import HttpOptions
+from brownout.rundata.records import RECORDS_FILE
 
 __all__ = ["RECORDS_FILE", "STATUS_FILE", "LoadPlan"]
 
-RECORDS_FILE = "records.jsonl"  # in out_dir: every record of the run, one JSON object a line
 STATUS_FILE = "status.json"     # in out_dir: LoadProgress, rewritten every 0.5 s
 
 

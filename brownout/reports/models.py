@@ -12,12 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from brownout.rundata.harness import HarnessObservations
+
 __all__ = [
     "Arrivals",
     "BucketMetrics",
     "FailoverResult",
     "HarnessCheck",
-    "HarnessObservations",
     "LatencyStats",
     "ObjectiveResult",
     "ProbeSummary",
@@ -184,21 +185,6 @@ class ProbeSummary(ResultModel):
     success_rate: Value
     latency_p95: Value
     last_failure: str | None = None
-
-
-class HarnessObservations(ResultModel):
-    """What the runner measured of the harness's own health over the load (None: not measured here).
-
-    The schedule lag is not here: scoring takes it from the records.
-    """
-
-    load_cpu_share: Value = Field(None, description="Busiest load process: CPU seconds / wall seconds (1 = one core).")
-    loop_lag_p99: Value = Field(None, description="p99 of the load process's event-loop wake-up lag, seconds.")
-    loop_lag_max: Value = Field(None, description="Largest event-loop wake-up lag, seconds.")
-    cpu_pressure: Value = Field(None, description="Share of the run in which runnable tasks waited for a CPU (PSI cpu some).")
-    steal: Value = Field(None, description="Share of the machine's CPU time taken by the hypervisor.")
-    load_per_core: Value = Field(None, description="1-minute load average at the end of the load, per core (context only).")
-    cores: int | None = None
 
 
 class HarnessCheck(ResultModel):

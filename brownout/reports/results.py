@@ -28,7 +28,6 @@ from brownout.reports.models import (
     BucketMetrics,
     FailoverResult,
     HarnessCheck,
-    HarnessObservations,
     ObjectiveResult,
     ProbeSummary,
     RecoveryResult,
@@ -41,6 +40,7 @@ from brownout.reports.scoring import bucket_series, definitions, effective_scori
 from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
 from brownout.reports.window import in_window, phase_windows
+from brownout.rundata.harness import HarnessObservations
 
 __all__ = [
     "EXIT_CODES",

@@ -14,7 +14,8 @@ import pandas as pd
 from brownout.spec.objectives import LATENCY_METRICS, SelfCheckLimits
 from brownout.reports.fmt import format_pair
 from brownout.reports.metrics import per_request, percentile
-from brownout.reports.models import HarnessCheck, HarnessObservations, ObjectiveResult
+from brownout.reports.models import HarnessCheck, ObjectiveResult
+from brownout.rundata.harness import HarnessObservations
 
 __all__ = ["FIGURES", "HARNESS_SENSITIVE", "SATURATED", "judge_harness", "schedule_lag_p99", "untrusted"]
 

@@ -17,12 +17,15 @@ from typing import IO, Iterable, Literal
 __all__ = [
     "ERROR_CLASSES",
     "FAILED_AT",
+    "RECORDS_FILE",
     "Outcome",
     "RecordWriter",
     "RequestRecord",
     "TokenSource",
     "load_records",
 ]
+
+RECORDS_FILE = "records.jsonl"  # in the load folder: every record of the run, one JSON object a line
 
 Outcome = Literal["ok", "degraded", "failed", "abandoned"]
 """`abandoned`: the harness gave up on the request (drain expired, stop condition, interrupt); never a target failure."""
