@@ -144,8 +144,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"index: {write_index(Path(args.results))}")
         return 0
     source = Path(args.results)
-    results = read_results(source)
-    for kind, path in write_all(results, Path(args.out) if args.out else source.parent).items():
+    if args.rescore:
+        from brownout.reports.saved import load_saved, score_saved
+
+        folder = source if source.is_dir() else source.parent
+        try:
+            saved = load_saved(folder)
+        except FileNotFoundError:
+            raise SpecError("no run.json in this folder: --rescore needs a run folder written by `brownout run`",
+                            file=str(folder)) from None
+        written = write_all(score_saved(saved), Path(args.out) if args.out else folder, saved.records)
+    else:
+        results = read_results(source)
+        written = write_all(results, Path(args.out) if args.out else source.parent, run_dir=source.parent)
+    for kind, path in written.items():
         print(f"{kind}: {path}")
     return 0
 
@@ -296,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="re-render outputs from saved results, or index many runs (--index)")
     p.add_argument("results", help="results.json (with --index: a folder of runs)")
     p.add_argument("--out", help="output folder (default: beside the results file)")
+    p.add_argument("--rescore", action="store_true",
+                   help="score the run folder again from what it saved (run.json, records, probe runs) instead of "
+                        "re-rendering results.json: the same folder gives the same verdict")
     p.add_argument("--index", action="store_true",
                    help="write RESULTS/index.html: score and SLOs of every run below the folder, over time")
     p.set_defaults(func=cmd_report)

@@ -66,6 +66,14 @@ def _environment(run: RunState) -> dict[str, Any]:
     }
 
 
+def _relative(path: Path, folder: Path) -> str:
+    """A saved path relative to the run folder when inside it, so a moved or copied folder still reads."""
+    try:
+        return str(Path(path).resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def score_and_write(run: RunState, services: Services, status: str, message: str,
                     exit_code: int | None) -> Scored:
     """Save `run.json`, then score the run folder as saved (`reports.saved`) and write every output."""
@@ -83,7 +91,7 @@ def score_and_write(run: RunState, services: Services, status: str, message: str
         exit_code=exit_code,
         environment=_environment(run),
         harness=services.harness(),
-        records_paths=[str(p) for p in (services.load_run.record_paths() if services.load_run else [])],
+        records_paths=[_relative(p, run.out_dir) for p in (services.load_run.record_paths() if services.load_run else [])],
     ).write(services.folder)
     saved = load_saved(run.out_dir)
     results = score_saved(saved)

@@ -25,16 +25,18 @@ def write_json(results: RunResults, path: Path) -> Path:
     return path
 
 
-def write_all(results: RunResults, out_dir: Path, records: pd.DataFrame | None = None) -> dict[str, Path]:
+def write_all(results: RunResults, out_dir: Path, records: pd.DataFrame | None = None,
+              run_dir: Path | None = None) -> dict[str, Path]:
     """Every output into `out_dir`; each document lists the paths of all of them.
 
     The records CSV comes from `records` when given (the runner has the frame),
-    else from `results.records_paths`; it is left out when neither is there.
+    else from `results.records_paths` (relative ones under `run_dir`, the run's folder); it is left out
+    when neither is there.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if records is None:
-        records = records_frame(results.records_paths)
+        records = records_frame(results.records_paths, run_dir)
     paths = {kind: out / name for kind, name in OUTPUT_NAMES.items() if kind != "records" or records is not None}
     final = results.model_copy(update={"outputs": {kind: str(p) for kind, p in paths.items()}})
     write_json(final, paths["json"])

@@ -18,9 +18,11 @@ from brownout.rundata.records import load_records
 __all__ = ["read_records_csv", "records_frame", "write_records_csv"]
 
 
-def records_frame(paths: Iterable[str | Path]) -> pd.DataFrame | None:
-    """The records of the JSON-lines files that still exist; None when none does (results moved elsewhere)."""
-    present = [Path(p) for p in paths if Path(p).is_file()]
+def records_frame(paths: Iterable[str | Path], base: Path | None = None) -> pd.DataFrame | None:
+    """The records of the JSON-lines files that still exist (relative paths under `base`, the run folder);
+    None when none does (results moved elsewhere)."""
+    resolved = [Path(p) if base is None or Path(p).is_absolute() else Path(base) / p for p in paths]
+    present = [p for p in resolved if p.is_file()]
     return load_records(present) if present else None
 
 

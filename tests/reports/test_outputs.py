@@ -28,7 +28,7 @@ from brownout.reports import (
     write_all,
     write_markdown,
 )
-from brownout.reports.models import HarnessObservations
+from brownout.rundata.harness import HarnessObservations
 from brownout.reports.raw import read_records_csv
 from brownout.reports.results import Verdict
 from brownout.reports.slo import evaluate

@@ -7,7 +7,7 @@ import pytest
 from brownout.spec.objectives import SelfCheckLimits
 from brownout.rundata.timeline import PhaseWindow
 from brownout.reports import EXIT_CODES, build_results, collect_environment
-from brownout.reports.models import HarnessObservations
+from brownout.rundata.harness import HarnessObservations
 from brownout.reports.selfcheck import judge_harness, schedule_lag_p99
 from tests.reports.builders import T0, frame, req, spec, timeline
 
