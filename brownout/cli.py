@@ -49,10 +49,17 @@ def _print_commands(spec: Any) -> None:
         print(f"  runs: fault '{fault}' {step}: {line}")
 
 
+def _allow_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-path", action="append", default=[], metavar="DIR",
+                        help="a folder outside the repository root that included fragments and data files may come "
+                             "from (repeatable; also BROWNOUT_ALLOW_PATHS)")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from brownout.experiments.loading import load_experiment, validate_paths
 
-    results = validate_paths([Path(p) for p in args.paths])
+    allow = [Path(p) for p in args.allow_path]
+    results = validate_paths([Path(p) for p in args.paths], allow)
     bad = 0
     for path, errors in results:
         if errors:
@@ -60,7 +67,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _print_spec_errors(errors)
         else:
             print(f"ok: {path}")
-            _print_commands(load_experiment(path).spec)
+            _print_commands(load_experiment(path, allow=allow).spec)
     total_errors = sum(len(e) for _, e in results)
     if bad:
         _err(f"{bad} of {len(results)} file(s) invalid, {total_errors} error(s)")
@@ -80,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from brownout.experiments.loading import load_experiment
     from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
 
-    loaded = load_experiment(Path(args.file))  # SpecError(s) -> exit 2 in main()
+    loaded = load_experiment(Path(args.file), allow=[Path(p) for p in args.allow_path])  # SpecError(s) -> exit 2
     options = RunOptions(
         out_dir=Path(args.out) if args.out else None,
         dry_run=args.dry_run,
@@ -282,15 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an experiment")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="resolve and print what each fault would hit; inject nothing")
-    p.add_argument("--out", help="output folder (default results/<run-id>)")
+    p.add_argument("--out", help="output folder (default reports/<run-id>)")
     p.add_argument("--workers", type=_count(1, 64), help="local load worker processes, 1-64 (overrides load.workers)")
     p.add_argument("--quiet", action="store_true", help="no live progress lines")
+    _allow_path(p)
     p.add_argument("--log-format", choices=["text", "json"], default="text",
                    help="json: one JSON object per log line on stderr, for CI log parsers")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check experiment files without touching anything")
     p.add_argument("paths", nargs="+", help="files or folders")
+    _allow_path(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the experiment JSON Schema")

@@ -4,7 +4,7 @@
 `apiVersion: brownout/v1` and `kind: Experiment`) as one test item that runs the
 experiment; its SLOs are the assertions. A failed SLO or steady-state check fails
 the item with the numbers; an aborted, not-steady or errored run fails it with
-the reason. Reports go to `--brownout-out` (default `results/pytest/<file>`), and
+the reason. Reports go to `--brownout-out` (default `reports/pytest/<file>`), and
 the item's JUnit properties carry verdict, score and report path.
 
 The `brownout_run` fixture lets a project's own tests run an experiment:
@@ -41,8 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("brownout", "brownout resilience experiments")
     group.addoption("--brownout", action="store_true", default=False,
                     help="collect brownout experiment files (*.yaml, *.yml) as test items that run them")
-    group.addoption("--brownout-out", default="results/pytest", metavar="DIR",
-                    help="where each experiment's reports go, one folder per file (default: results/pytest)")
+    group.addoption("--brownout-out", default="reports/pytest", metavar="DIR",
+                    help="where each experiment's reports go, one folder per file (default: reports/pytest)")
     group.addoption("--brownout-workers", type=int, default=None, metavar="N",
                     help="override load.workers of every collected experiment")
 

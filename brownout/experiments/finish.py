@@ -92,6 +92,7 @@ def score_and_write(run: RunState, services: Services, status: str, message: str
         environment=_environment(run),
         harness=services.harness(),
         records_paths=[_relative(p, run.out_dir) for p in (services.load_run.record_paths() if services.load_run else [])],
+        inputs=run.inputs,
     ).write(services.folder)
     saved = load_saved(run.out_dir)
     results = score_saved(saved)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
+from brownout.experiments.loading.references import INCLUDE_KEY, INCLUDE_LISTS, INCLUDE_MAPPINGS
 from brownout.spec import API_VERSION, Experiment
 
 __all__ = ["SCHEMA_ID", "TEMPLATE", "experiment_json_schema"]
@@ -39,7 +40,39 @@ def experiment_json_schema() -> dict[str, Any]:
     schema["title"] = f"brownout experiment ({API_VERSION})"
     schema = _rename_definitions(schema)
     _describe_properties(schema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **_allow_templates(schema)}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            **_allow_includes(_allow_templates(schema))}
+
+
+_INCLUDE = {
+    "type": "object",
+    "description": "Take this from another file (path relative to the file that names it): a list file's items are "
+                   "spliced in, a mapping file is the value.",
+    "properties": {INCLUDE_KEY: {"type": "string", "description": "Path of the fragment file."}},
+    "required": [INCLUDE_KEY],
+    "additionalProperties": False,
+}
+
+
+def _allow_includes(schema: dict[str, Any]) -> dict[str, Any]:
+    """`{include: file}` where the loader takes it: items of the includable lists, and the includable mappings."""
+    schema.setdefault("$defs", {})["Include"] = _INCLUDE
+    ref = {"$ref": "#/$defs/Include"}
+
+    def either(value: dict[str, Any]) -> dict[str, Any]:
+        inner = {k: v for k, v in value.items() if k != "description"}
+        return {**({"description": value["description"]} if "description" in value else {}), "anyOf": [inner, ref]}
+
+    for name in INCLUDE_LISTS:
+        prop = schema["properties"][name]
+        prop["items"] = either(prop["items"])
+    for dotted in INCLUDE_MAPPINGS:
+        *parents, last = dotted.split(".")
+        holder = schema
+        for part in parents:
+            holder = schema["$defs"][holder["properties"][part]["$ref"].rsplit("/", 1)[1]]
+        holder["properties"][last] = either(holder["properties"][last])
+    return schema
 
 
 class _FileSchema(GenerateJsonSchema):

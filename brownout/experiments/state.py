@@ -13,20 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from brownout.experiments.inputs import save_inputs
 from brownout.experiments.journal import Journal, brownout_home
 from brownout.experiments.loading import LoadedExperiment
 from brownout.experiments.signals import SignalGate
 from brownout.experiments.target import TargetSession
 from brownout.faults.base import FaultContext
 from brownout.rundata.clock import RunClock
+from brownout.rundata.run import InputFile
 from brownout.rundata.timeline import PhaseWindow, Timeline, TimelineEvent
 
 __all__ = ["DEFAULT_OUT", "Log", "RunOptions", "RunState"]
 
 Log = Callable[..., None]  # log(message, **structured_fields), e.g. brownout.experiments.console.Console
 
-DEFAULT_OUT = Path("results")
-"""Where a run writes `<run-id>/` when `--out` is not given."""
+DEFAULT_OUT = Path("reports")
+"""Where a run writes `<run-id>/` when `--out` is not given: the repository's top-level `reports/`."""
 
 
 @dataclass
@@ -56,6 +58,7 @@ class RunState:
         self.timeline = Timeline(run_start=self.clock.now())
         self.timeline_lock = threading.Lock()  # recovery waits write fault windows from threads
         self.timeline_closed = False           # set when scoring starts reading: later marks are dropped
+        self.inputs: list[InputFile] = []      # the files the experiment read, as kept in the run folder
 
     def event(self, kind: str, name: str, **detail: Any) -> None:
         self.timeline.events.append(TimelineEvent(self.clock.now(), kind, name, detail))  # type: ignore[arg-type]
@@ -66,6 +69,7 @@ class RunState:
         self.out_dir = self.options.out_dir or DEFAULT_OUT / self.journal.run_id
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.journal.append("out_dir", path=str(self.out_dir.resolve()))
+        self.inputs = save_inputs(self.loaded.references, self.out_dir)
 
     def resolve_target(self) -> None:
         self.target = TargetSession(self.loaded, self.out_dir, self.journal, self.signals, self.log,

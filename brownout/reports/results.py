@@ -41,6 +41,7 @@ from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
 from brownout.reports.window import in_window, phase_windows
 from brownout.rundata.harness import HarnessObservations
+from brownout.rundata.run import InputFile
 
 __all__ = [
     "EXIT_CODES",
@@ -127,6 +128,8 @@ class RunResults(ResultModel):
     environment: Environment
     definitions: dict[str, str] = Field(description="Formula of every metric shown.")
     records_paths: list[str] = Field(default_factory=list, description="Raw request-record files (JSON lines).")
+    inputs: list[InputFile] = Field(default_factory=list,
+                                    description="Every fragment and data file the experiment read: sha256 and the copy kept.")
     outputs: dict[str, str] = Field(default_factory=dict, description="Output kind -> path written.")
 
     def comparable_score(self) -> float | None:
@@ -163,6 +166,7 @@ def build_results(
     message: str = "",
     steady_state: list[ObjectiveResult] | None = None,
     records_paths: Iterable[str] = (),
+    inputs: Iterable[InputFile] = (),
     exit_code: int | None = None,
     harness: HarnessObservations | None = None,
 ) -> RunResults:
@@ -224,4 +228,5 @@ def build_results(
         environment=environment if isinstance(environment, Environment) else Environment.model_validate(environment),
         definitions=definitions(),
         records_paths=list(records_paths),
+        inputs=list(inputs),
     )

@@ -51,4 +51,5 @@ def score_saved(saved: SavedRun) -> RunResults:
         exit_code=facts.exit_code,
         harness=facts.harness,
         records_paths=facts.records_paths,
+        inputs=facts.inputs,
     )

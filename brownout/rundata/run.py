@@ -14,13 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from brownout.rundata.harness import HarnessObservations
 from brownout.rundata.records import RECORDS_FILE
 from brownout.rundata.timeline import Timeline
 
-__all__ = ["RUN_FILE", "RunFacts", "RunFolder"]
+__all__ = ["INPUTS_DIR", "RUN_FILE", "InputFile", "RunFacts", "RunFolder"]
 
 RUN_FILE = "run.json"
+INPUTS_DIR = "inputs"
+
+
+class InputFile(BaseModel):
+    """One file the experiment read (an included fragment or a data file), as the run used it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(description="Where the experiment names it: `probes[0]`, `load.dataset.path`.")
+    written: str = Field(description="The path as written, relative to the file that names it.")
+    kind: str = Field(description="`include` (a fragment spliced into the experiment) or `data` (read by the run).")
+    sha256: str
+    bytes: int
+    kept: str | None = Field(None, description="The copy kept in the run folder (relative to it); None when too large.")
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class RunFacts:
     environment: dict[str, Any] = field(default_factory=dict)
     harness: HarnessObservations | None = None
     records_paths: list[str] = field(default_factory=list)
+    inputs: list[InputFile] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +92,7 @@ class RunFacts:
             "environment": self.environment,
             "harness": self.harness.model_dump(mode="json") if self.harness is not None else None,
             "records_paths": self.records_paths,
+            "inputs": [i.model_dump(mode="json") for i in self.inputs],
         }
 
     @classmethod
@@ -90,6 +108,7 @@ class RunFacts:
             environment=raw.get("environment", {}),
             harness=HarnessObservations.model_validate(harness) if harness is not None else None,
             records_paths=list(raw.get("records_paths", [])),
+            inputs=[InputFile.model_validate(i) for i in raw.get("inputs", [])],
         )
 
     def write(self, folder: RunFolder) -> Path:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import Field, field_validator, model_validator
 
 from brownout.spec.base import StrictModel
+from brownout.spec.files import DataFile
 from brownout.spec.units import Duration, Rate, Size
 
 __all__ = [
@@ -106,14 +107,14 @@ class JsonlDataset(StrictModel):
     """One JSON object per line with a `prompt` (or `messages`) and optional `max_tokens`."""
 
     kind: Literal["jsonl"]
-    path: str = Field(..., description="Path, relative to the experiment file.")
+    path: DataFile = Field(..., description="Path, relative to the experiment file.")
 
 
 class ShareGPTDataset(StrictModel):
     """ShareGPT-format conversations (`conversations: [{from, value}]`)."""
 
     kind: Literal["sharegpt"]
-    path: str = Field(..., description="Path, relative to the experiment file.")
+    path: DataFile = Field(..., description="Path, relative to the experiment file.")
 
 
 class TiktokenTokenizer(StrictModel):
@@ -128,7 +129,7 @@ class TiktokenTokenizer(StrictModel):
     """
 
     kind: Literal["tiktoken"]
-    encoding_file: str = Field(..., description="Path to the ranks file, relative to the experiment file.")
+    encoding_file: DataFile = Field(..., description="Path to the ranks file, relative to the experiment file.")
     pattern: Literal["cl100k", "r50k"] = Field(
         "cl100k", description="Pre-tokenization split: 'cl100k' (GPT-3.5/4 style) or 'r50k' (GPT-2 style)."
     )

@@ -7,6 +7,8 @@ subprocesses (own BROWNOUT_HOME), so a family costs one shortened run of wall ti
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import math
 import subprocess
@@ -18,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from brownout.experiments.loading import validate_paths
+from brownout.experiments.loading import load_experiment, validate_paths
+from brownout.spec.files import data_files
 from brownout.spec.units import format_duration, parse_duration
 from tests.e2e.conftest import REPO, assert_passed_or_harness_inconclusive, processes_with_marker, wait_for
 
@@ -97,12 +100,23 @@ def shorten(document: dict[str, Any], total: float) -> dict[str, Any]:
 
 
 def _write_short(name: str, directory: Path) -> Path:
-    document = yaml.safe_load((EXPERIMENTS / name).read_text())
+    """The shortened copy, written elsewhere: fragments spliced in (as the loader read them) and data files
+    by absolute path into the repository, which the run is allowed to read from (`BROWNOUT_ALLOW_PATHS`)."""
+    loaded = load_experiment(EXPERIMENTS / name, env={"BROWNOUT_SANDBOX_PROFILE": "resilient"})
+    document = copy.deepcopy(loaded.raw_document)
+    for parts, value in data_files(loaded.spec):
+        _set(document, parts, value)
     path = directory / name
     path.write_text(yaml.safe_dump(shorten(document, SHORT_PHASES), sort_keys=False))
-    [(_, problems)] = validate_paths([path])
+    [(_, problems)] = validate_paths([path], allow=[REPO])
     assert problems == [], f"shortened {name} is invalid: {problems}"
     return path
+
+
+def _set(document: dict[str, Any], parts: tuple[str | int, ...], value: str) -> None:
+    for part in parts[:-1]:
+        document = document[part]
+    document[parts[-1]] = value
 
 
 @dataclass
@@ -120,7 +134,8 @@ def _run_profiles(path: Path, env: dict[str, str], out: Path) -> dict[str, Run]:
     """`brownout run` on both profiles at once, each with its own journal home and output."""
     procs = {}
     for profile in ("resilient", "fragile"):
-        run_env = {**env, "BROWNOUT_SANDBOX_PROFILE": profile, "BROWNOUT_HOME": f"{env['BROWNOUT_HOME']}-{profile}"}
+        run_env = {**env, "BROWNOUT_SANDBOX_PROFILE": profile, "BROWNOUT_HOME": f"{env['BROWNOUT_HOME']}-{profile}",
+                   "BROWNOUT_ALLOW_PATHS": str(REPO)}  # the short copy reads loadgen/ and probes/ files by absolute path
         procs[profile] = subprocess.Popen(
             [sys.executable, "-m", "brownout", "run", str(path), "--quiet", "--out", str(out / profile)],
             env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -200,6 +215,9 @@ def test_catalogue_experiment_shortened_on_both_profiles(expect: Expectation, br
 
     assert_passed_or_harness_inconclusive(resilient.code, resilient.output, resilient.results)
     assert all(f["injected_at"] and f["rolled_back_at"] for f in resilient.results["timeline"]["faults"])
+    for used in resilient.results["inputs"]:  # the exact data files the run read, kept beside its results
+        kept = (tmp_path / "out" / "resilient" / used["kept"]).read_bytes()
+        assert hashlib.sha256(kept).hexdigest() == used["sha256"] == hashlib.sha256(Path(used["written"]).read_bytes()).hexdigest()
     if expect.fragile_fails:
         assert fragile.code == 1, fragile.output
         assert fragile.results["verdict"] == "failed"

@@ -71,7 +71,7 @@ def test_slos_are_assertions_and_the_fixture_runs_an_experiment(pytester, isolat
     result.stdout.fnmatch_lines([
         "*brownout verdict: failed (resilience score *",
         "*not met: slo 'available-during-fault' (fault): fail: actual *% vs threshold >= 90%*",
-        "*report: */results/pytest/fragile/report.html*",
+        "*report: */reports/pytest/fragile/report.html*",
     ])
     assert "FAILED experiments/fragile.yaml::tiny-region-down" in out
 

@@ -46,7 +46,6 @@ def interpolate_tree(value: Any, parts: FieldPath, env: Mapping[str, str], tree:
     return text
 
 
-
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -61,7 +60,6 @@ def _check_env_name(value: Any, parts: FieldPath, tree: Tree, errors: list[SpecE
     at = nearest(tree.values, format_field(parts))
     errors.append(tree.error(f"'{parts[-1]}' must name an environment variable, not hold a value (the value is not shown)",
                              at, parts, hint=hint))
-
 
 
 def _check_text(value: Any, parts: FieldPath, tree: Tree, errors: list[SpecError], names: list[str]) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Iterable, Iterator, Mapping, Union, get_args,
 from pydantic import BaseModel
 
 from brownout.errors import SpecError
-from brownout.experiments.loading.tree import FieldPath, Tree, format_field, nearest
+from brownout.experiments.loading.tree import FieldPath, Tree, format_field
 from brownout.spec import Experiment
 
 __all__ = ["convert"]
@@ -53,10 +53,10 @@ def convert(err: Mapping[str, Any], document: Any, tree: Tree) -> SpecError:
         message = f"{msg[:1].lower()}{msg[1:]}" + ("" if " got " in msg else f", got {_show(given)}")
     field_path = format_field(parts)
     at = tree.keys.get(field_path) if use_key else None
-    line, column = at or nearest(tree.values, field_path)
+    file, line, column = tree.locate(field_path)
+    line, column = at or (line, column)
     message, hint = _without_env_values(message, hint, field_path, tree)
-    return SpecError(message, tree.file, line, column, field_path or None, hint)
-
+    return SpecError(message, file, line, column, field_path or None, hint)
 
 
 def _without_env_values(message: str, hint: str | None, field_path: str, tree: Tree) -> tuple[str, str | None]:
@@ -71,13 +71,11 @@ def _without_env_values(message: str, hint: str | None, field_path: str, tree: T
     return message, hint
 
 
-
 def _show(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return "a mapping" if isinstance(value, dict) else "a list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
 
 
 def _suggest(word: str, choices: list[str], label: str) -> str | None:
@@ -86,7 +84,6 @@ def _suggest(word: str, choices: list[str], label: str) -> str | None:
     if close:
         return f"did you mean '{close[0]}'?" + (f" {listed}" if len(choices) <= 12 and listed else "")
     return listed
-
 
 
 def _named_item(message: str, document: dict[str, Any]) -> FieldPath:
@@ -115,7 +112,6 @@ def _named_item(message: str, document: dict[str, Any]) -> FieldPath:
     return ()
 
 
-
 def _paths_with_value(node: Any, value: str, parts: FieldPath = ()) -> Iterator[FieldPath]:
     """Paths of string values equal to `value`, in document order."""
     if isinstance(node, dict):
@@ -128,7 +124,6 @@ def _paths_with_value(node: Any, value: str, parts: FieldPath = ()) -> Iterator[
         yield parts
 
 
-
 def _deepest(document: Any, parts: FieldPath) -> FieldPath:
     """The longest prefix of `parts` that exists in the document."""
     node = document
@@ -138,7 +133,6 @@ def _deepest(document: Any, parts: FieldPath) -> FieldPath:
         else:
             return parts[:depth]
     return parts
-
 
 
 def _walk(loc: Iterable[Any]) -> tuple[FieldPath, list[Any]]:
@@ -157,7 +151,6 @@ def _walk(loc: Iterable[Any]) -> tuple[FieldPath, list[Any]]:
     return tuple(parts), kinds
 
 
-
 def _unwrap(tp: Any) -> Any:
     """Strip Annotated and Optional; a union of several types stays a union."""
     while True:
@@ -173,15 +166,12 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-
 def _is_union(tp: Any) -> bool:
     return get_origin(_unwrap(tp)) in (Union, types.UnionType)
 
 
-
 def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
-
 
 
 def _child_type(tp: Any, element: Any) -> Any:
@@ -198,7 +188,6 @@ def _child_type(tp: Any, element: Any) -> Any:
     return None
 
 
-
 def _tagged_members(tp: Any) -> dict[Any, Any]:
     """A union of models told apart by `kind`: tag -> model."""
     if not _is_union(tp):
@@ -209,7 +198,6 @@ def _tagged_members(tp: Any) -> dict[Any, Any]:
         if _is_model(member) and "kind" in member.model_fields:
             members.update({tag: member for tag in get_args(_unwrap(member.model_fields["kind"].annotation))})
     return members
-
 
 
 def _field_names(tp: Any) -> list[str]:

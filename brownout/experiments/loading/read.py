@@ -38,7 +38,6 @@ def read_text(path: Path) -> str:
         raise SpecErrors([SpecError("file is not valid UTF-8 text", file, line, column)]) from None
 
 
-
 def _too_large(file: str, size: int) -> SpecError:
     return SpecError(
         f"file is {size} bytes, over the {MAX_BYTES // 1024} KiB limit for experiment files",
