@@ -154,14 +154,16 @@ class _Run:
 
     def check_load_inputs(self) -> None:
         """Files the load needs (the tokenizer's ranks file) are checked now, as located spec errors,
-        rather than when the load process fails to start mid-run."""
+        rather than when the load process fails to start mid-run; golden sets too."""
         from brownout.errors import LoadError
         from brownout.loadgen.tokenizer import load_tokenizer
+        from brownout.probes.golden import check_golden_sets
 
         try:
             load_tokenizer(self.spec.load.tokenizer, self.loaded.path.parent)
         except LoadError as exc:
             raise self.loaded.error_at("load.tokenizer.encoding_file", str(exc)) from exc
+        check_golden_sets(self.spec.probes, self.loaded.path.parent, self.loaded.error_at)
 
     def resolve_faults(self) -> list[Resolution]:
         resolutions = [driver.resolve() for driver in self.drivers()]
@@ -177,7 +179,8 @@ class _Run:
         from brownout.probes import ProbeRunner, ProbeTarget
 
         target = ProbeTarget(base_url=self.target.base_url, clock=self.clock, headers=self.target.auth_headers(),
-                             model=self.spec.target.model, http=self.target.http_options())
+                             model=self.spec.target.model, http=self.target.http_options(),
+                             base_dir=self.loaded.path.parent)
         self.probe_runner = ProbeRunner(list(self.spec.probes), target, self.out_dir / "probes.jsonl")
         self.probe_runner.start()
         self.journal.append("probes_started", count=len(self.spec.probes))
