@@ -14,6 +14,7 @@ import httpx
 
 from brownout.errors import InjectError, RefusedError, RollbackError
 from brownout.spec.faults.sandbox import (
+    SandboxBadRollout,
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,
@@ -23,6 +24,7 @@ from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedT
 from brownout.faults.selection import pick
 
 __all__ = [
+    "SandboxBadRolloutDriver",
     "SandboxGpuOomDriver",
     "SandboxRegionDownDriver",
     "SandboxReplicaKillDriver",
@@ -223,3 +225,47 @@ class SandboxSlowEmbeddingsDriver(_SandboxDriver):
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
         control_call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", RollbackError, {"latency": 0, "jitter": 0})
         return {"latency": 0}
+
+
+class SandboxBadRolloutDriver(_SandboxDriver):
+    """Make replicas answer wrongly (still 200 OK); rollback makes them answer well again."""
+
+    kind = "sandbox.bad-rollout"
+    spec: SandboxBadRollout
+
+    def _settings(self) -> dict[str, Any]:
+        return {"answer": self.spec.answer, "share": self.spec.share, "tokens": self.spec.tokens or 1,
+                "model": self.spec.model, "seed": self.context.seed}
+
+    def resolve(self) -> Resolution:
+        picked, total = self._picked()
+        return Resolution(
+            self.spec.name, self.kind,
+            f"degrade {self.spec.share:.0%} of answers ({self.spec.answer}, status 200) on {len(picked)} of {total} replica(s)",
+            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
+            total,
+        )
+
+    def prepare(self) -> FaultHandle:
+        picked, _ = self._picked()
+        return self._handle(replicas=[c["name"] for c in picked], degrade=self._settings())
+
+    def inject(self, handle: FaultHandle) -> dict[str, Any]:
+        for name in handle.data["replicas"]:
+            control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/degrade", InjectError,
+                         handle.data["degrade"])
+        return {"replicas": handle.data["replicas"]}
+
+    @classmethod
+    def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
+        """Idempotent; a replica that is down (killed, restarting) comes back healthy and needs nothing."""
+        restored, skipped = [], []
+        for name in handle.data["replicas"]:
+            try:
+                control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/degrade", RollbackError)
+                restored.append(name)
+            except RollbackError as exc:
+                if "answered 409" not in str(exc):
+                    raise
+                skipped.append(name)
+        return {"restored": restored, "not_running": skipped}
