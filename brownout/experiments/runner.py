@@ -671,6 +671,7 @@ def _warm_up_scoring(run: _Run) -> None:
 
 def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int | None) -> dict[str, Any]:
     from brownout.reports import build_results, write_all
+    from brownout.reports.accuracy import accuracy_lines
     from brownout.reports.failures import failure_lines
 
     run.timeline.run_end = run.clock.now()
@@ -693,6 +694,8 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
     outputs = write_all(results, run.out_dir, records)
     for line in failure_lines(results):  # "failed how?", next to the verdict
         run.log(f"failed how: {line}", event="failures")
+    for line in accuracy_lines(results):  # wrong answers, and silent degradation named as such
+        run.log(f"accuracy: {line}", event="accuracy")
     final = RunStatus(results.verdict) if status is RunStatus.PASSED else status
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]
