@@ -1,7 +1,7 @@
 """Golden-set probe: cycles through a file of prompts with expected answers, one item per run.
 
 Each run sends the next item (file order, wrapping around) and judges the answer
-with the item's checks (`brownout.probes.content`). The result names the item and
+with the item's checks (`brownout.spec.checks`). The result names the item and
 says whether its answer was `correct`; a run that got no answer to judge (timeout,
 5xx, error body) has `correct` None: it counts against probe_success_rate, not
 against accuracy, which availability already covers.
@@ -17,11 +17,11 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from brownout.errors import SpecError
+from brownout.errors import ProbeError, SpecError
 from brownout.spec.probes import GoldenItem, GoldenProbe, Probe, first_problem
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
 from brownout.probes.chat import answer_text
-from brownout.probes.content import checks_failure
+from brownout.spec.checks import checks_failure
 from brownout.probes.target import ProbeTarget
 from brownout.rundata.probes import ProbeResult
 
@@ -106,7 +106,10 @@ class GoldenCheck(ProbeCheck[GoldenProbe]):
         return self._items
 
     async def run(self, client: httpx.AsyncClient, target: ProbeTarget) -> ProbeResult:
-        items = self.items(target.base_dir)
+        try:
+            items = self.items(target.base_dir)
+        except SpecError as exc:  # checked before the run starts; a file changed since is a misconfigured probe
+            raise ProbeError(f"probe '{self.name}': {exc}") from exc
         self._current, self._correct = items[self._next % len(items)], None
         self._next += 1
         result = await super().run(client, target)

@@ -6,16 +6,13 @@ The three shortened runs go side by side, each in its own subprocess and journal
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.e2e.conftest import REPO, assert_passed_or_harness_inconclusive, processes_with_marker, wait_for
-from tests.e2e.test_catalogue import RUN_TIMEOUT, shorten
+from tests.e2e.test_catalogue import run_side_by_side, shorten
 
 SHORT = 14.0
 GOLDEN = REPO / "probes" / "golden" / "sandbox.jsonl"
@@ -25,39 +22,31 @@ STREAM_FAULT = {"name": "bad-rollout", "kind": "stream.fault", "mode": "degrade"
 def _variants(gateway_url: str) -> dict[str, dict]:
     document = shorten(yaml.safe_load((REPO / "experiments" / "silent-degradation.yaml").read_text()), SHORT)
     document["probes"] = [{**p, "path": str(GOLDEN)} for p in document["probes"]]
+    document["load"]["dataset"] = {**document["load"]["dataset"], "path": str(GOLDEN)}
     document["target"]["sandbox"] = {**document["target"]["sandbox"], "regions": ["us-east"]}
     [fault] = document["faults"]
     endpoint = {**document, "target": {"model": "sandbox-large", "endpoint": {"base_url": gateway_url}},
                 "faults": [{**STREAM_FAULT, "schedule": fault["schedule"]}]}
-    return {"sandbox": document, "endpoint": endpoint, "healthy": {**document, "faults": []}}
+    # The run without the fault goes to the attached sandbox too: one sandbox fewer to start on a busy machine.
+    return {"sandbox": document, "endpoint": endpoint, "healthy": {**endpoint, "faults": []}}
 
 
 @pytest.mark.slow
 def test_fails_on_accuracy_and_passes_on_availability(attached_sandbox, brownout_env, tmp_path):
-    procs = {}
+    runs = {}
     for name, document in _variants(attached_sandbox.gateway_url).items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
-        env = {**brownout_env, "BROWNOUT_HOME": f"{brownout_env['BROWNOUT_HOME']}-{name}"}
-        procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "brownout", "run", str(path), "--quiet", "--out", str(tmp_path / name)],
-            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-    runs = {}
-    try:
-        for name, proc in procs.items():
-            output, _ = proc.communicate(timeout=RUN_TIMEOUT)
-            results_file = tmp_path / name / "results.json"
-            assert results_file.is_file(), f"{name}: no results.json (exit {proc.returncode})\n{output}"
-            runs[name] = (proc.returncode, output, json.loads(results_file.read_text()))
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        runs[name] = (path, {**brownout_env, "BROWNOUT_HOME": f"{brownout_env['BROWNOUT_HOME']}-{name}"})
+
+    def stagger(name: str, process: subprocess.Popen) -> None:
+        if name == "sandbox":  # its sandbox up first: the stream proxy then starts on a quieter machine
+            wait_for(lambda: (tmp_path / name / "probes.jsonl").exists() or process.poll() is not None, 30)
+
+    done = {name: (run.code, run.output, run.results) for name, run in run_side_by_side(runs, tmp_path, stagger).items()}
 
     for name in ("sandbox", "endpoint"):
-        code, output, results = runs[name]
+        code, output, results = done[name]
         slos = {s["name"]: s for s in results["slos"]}
         assert (code, results["verdict"]) == (1, "failed"), output
         assert slos["available-during-fault"]["status"] == "pass", output
@@ -66,6 +55,7 @@ def test_fails_on_accuracy_and_passes_on_availability(attached_sandbox, brownout
         assert slos["accuracy-budget-during-fault"]["status"] == "fail", output
         fault = results["phases"]["fault"]
         assert fault["golden_answers"] > 0 and fault["wrong_answers"] > 0 and fault["accuracy"] < 0.95
+        assert fault["checked_requests"] > 0 and fault["degraded"] > 0   # judged load requests: wrong ones degraded
         assert results["phases"]["baseline"]["accuracy"] == 1.0
         assert "not met: slo 'accurate-during-fault'" in output
         assert "answers were wrong" in output, output
@@ -74,9 +64,10 @@ def test_fails_on_accuracy_and_passes_on_availability(attached_sandbox, brownout
         report = (tmp_path / name / "report.html").read_text()
         assert "silent degradation" in report.lower()
 
-    code, output, results = runs["healthy"]
+    code, output, results = done["healthy"]
     assert_passed_or_harness_inconclusive(code, output, results)
-    assert results["phases"]["run"]["accuracy"] == 1.0 and results["phases"]["run"]["golden_answers"] > 5
+    run = results["phases"]["run"]
+    assert run["accuracy"] == 1.0 and run["golden_answers"] > 5 and run["checked_requests"] > 5 and run["degraded"] == 0
 
     wait_for(lambda: not processes_with_marker(brownout_env["BROWNOUT_TEST_MARKER"]), 10)
     assert processes_with_marker(brownout_env["BROWNOUT_TEST_MARKER"]) == []

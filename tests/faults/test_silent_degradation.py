@@ -80,3 +80,21 @@ def test_spec_of_degrade_modes_and_the_wire_rule():
     assert bad.answer == "truncate"
     with pytest.raises(ValidationError, match="tokens goes with answer 'truncate'"):
         _spec(kind="sandbox.bad-rollout", tokens=2)
+
+
+def test_sandbox_bad_rollout_answers():
+    from brownout.sandbox.degrade import Answer, Degradation
+    from brownout.sandbox.text import generate_words
+
+    good = Answer(generate_words("capital of france", "p", 1, 8), "length", "sandbox-large")
+    assert " ".join(good.words).startswith("Paris is the capital")
+    wrong = Degradation("wrong_answer").apply(good, "p", 1)
+    assert len(wrong.words) == 8 and "Paris" not in wrong.words and wrong.model == "sandbox-large"
+    assert Degradation("truncate", tokens=2).apply(good, "p", 1) == Answer(["Paris", "is"], "stop", "sandbox-large")
+    assert Degradation("empty").apply(good, "p", 1).words == [""]
+    assert Degradation("other_model", model="tiny").apply(good, "p", 1) == Answer(good.words, "length", "tiny")
+    half = Degradation("wrong_answer", share=0.5, seed=3)
+    picked = [half.apply(good, "p", 1) != good for _ in range(400)]
+    assert 150 < sum(picked) < 250 and half.affected == sum(picked)
+    with pytest.raises(ValueError, match="answer must be one of"):
+        Degradation.from_body({"answer": "nonsense"})

@@ -1,4 +1,4 @@
-"""Judging an answer's text against a `ContentCheck` (pure).
+"""Judging an answer's text against a `ContentCheck` (pure, beside the JSON-Schema subset it uses).
 
 One vocabulary for every place an answer is judged: chat and RAG canaries,
 golden-set items and checked load requests.
