@@ -62,7 +62,9 @@ def test_fails_on_accuracy_and_passes_on_availability(attached_sandbox, brownout
         wrong = [p for p in results["probe_series"] if p["correct"] is False]
         assert wrong and all(p["item"] and "wrong answer" in p["reason"] for p in wrong)
         report = (tmp_path / name / "report.html").read_text()
-        assert "silent degradation" in report.lower()
+        assert "<h2>Accuracy</h2>" in report and "silent degradation" in report
+        summary = (tmp_path / name / "summary.md").read_text()
+        assert "**Wrong answers:**" in summary and "succeeded: silent degradation" in summary
 
     code, output, results = done["healthy"]
     assert_passed_or_harness_inconclusive(code, output, results)
