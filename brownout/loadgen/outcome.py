@@ -40,7 +40,7 @@ def check_answer(verdict: Verdict, text: str, checks: Sequence[ContentCheck]) ->
     (a request already degraded keeps its first reason). Failed requests are not judged."""
     if verdict.outcome not in ("ok", "degraded") or not checks:
         return verdict
-    failure = "is empty" if not text.strip() else checks_failure(checks, text)
+    failure = checks_failure(checks, text)
     if failure is None:
         return replace(verdict, correct=True)
     reason = verdict.reason if verdict.outcome == "degraded" else f"content check: answer {failure}"

@@ -131,7 +131,7 @@ class GoldenCheck(ProbeCheck[GoldenProbe]):
         )
         expect_status(response)
         text = answer_text(json_body(response), allow_empty=True)
-        failure = "is empty" if not text.strip() else checks_failure(item.checks, text)
+        failure = checks_failure(item.checks, text)
         self._correct = failure is None
         if failure:
             raise CheckFailed(f"wrong answer: item {self._current.id!r}: answer {failure}")

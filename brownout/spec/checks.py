@@ -70,7 +70,10 @@ def _number_failure(expected: float, tolerance: float, text: str, got: str) -> s
 
 
 def checks_failure(checks: Iterable[ContentCheck], text: str) -> str | None:
-    """The first failing check's reason over all `checks` (all must pass); None when every one passes."""
+    """The first failing check's reason over all `checks` (all must pass); None when every one passes.
+    An empty answer is never correct, whatever the checks (`not_contains` alone would pass it)."""
+    if not text.strip():
+        return "is empty"
     for check in checks:
         failure = content_failure(check, text)
         if failure is not None:
