@@ -23,7 +23,7 @@ def _variants(gateway_url: str) -> dict[str, dict]:
     document = shorten(yaml.safe_load((REPO / "experiments" / "silent-degradation.yaml").read_text()), SHORT)
     document["probes"] = [{**p, "path": str(GOLDEN)} for p in document["probes"]]
     document["load"]["dataset"] = {**document["load"]["dataset"], "path": str(GOLDEN)}
-    document["target"]["sandbox"] = {**document["target"]["sandbox"], "regions": ["us-east"]}
+    document["target"]["sandbox"] = {**document["target"]["sandbox"], "regions": ["us-east"], "replicas_per_region": 1}
     [fault] = document["faults"]
     endpoint = {**document, "target": {"model": "sandbox-large", "endpoint": {"base_url": gateway_url}},
                 "faults": [{**STREAM_FAULT, "schedule": fault["schedule"]}]}
