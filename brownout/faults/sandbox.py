@@ -72,6 +72,15 @@ class _SandboxDriver(FaultDriver):
         up = [c for c in candidates if c["status"] == "ready"]
         return pick(up, self.spec.select, seed=self.context.seed, salt=self.spec.name), len(candidates)
 
+    def _on_picked(self, action: str) -> Resolution:
+        """What the dry run prints for an `action` on the picked replicas: "... on 2 of 4 replica(s)"."""
+        picked, total = self._picked()
+        return Resolution(
+            self.spec.name, self.kind, f"{action} on {len(picked)} of {total} replica(s)",
+            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
+            total,
+        )
+
     def _handle(self, **data: Any) -> FaultHandle:
         return FaultHandle(self.spec.name, self.kind, {"control_url": self.control, **data})
 
@@ -136,13 +145,7 @@ class SandboxGpuOomDriver(_SandboxDriver):
     spec: SandboxGpuOom
 
     def resolve(self) -> Resolution:
-        picked, total = self._picked()
-        return Resolution(
-            self.spec.name, self.kind,
-            f"shrink GPU memory to {self.spec.gpu_memory / 2**20:.0f} MiB on {len(picked)} of {total} replica(s)",
-            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
-            total,
-        )
+        return self._on_picked(f"shrink GPU memory to {self.spec.gpu_memory / 2**20:.0f} MiB")
 
     def prepare(self) -> FaultHandle:
         picked, _ = self._picked()
@@ -238,13 +241,7 @@ class SandboxBadRolloutDriver(_SandboxDriver):
                 "model": self.spec.model, "seed": self.context.seed}
 
     def resolve(self) -> Resolution:
-        picked, total = self._picked()
-        return Resolution(
-            self.spec.name, self.kind,
-            f"degrade {self.spec.share:.0%} of answers ({self.spec.answer}, status 200) on {len(picked)} of {total} replica(s)",
-            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
-            total,
-        )
+        return self._on_picked(f"degrade {self.spec.share:.0%} of answers ({self.spec.answer}, status 200)")
 
     def prepare(self) -> FaultHandle:
         picked, _ = self._picked()

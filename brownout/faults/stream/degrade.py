@@ -67,14 +67,20 @@ def _dumps(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def degrade_event(data: str, mode: str, index: int, model: str) -> bytes | None:
-    """The SSE event for a chunk's `data` rewritten by `mode` (`index`: content tokens before it);
-    None when `data` is not a JSON object (the caller forwards the original bytes)."""
+def _object(data: str | bytes) -> dict[str, Any] | None:
+    """`data` parsed as a JSON object; None when it is not one (the caller keeps the original)."""
     try:
         payload = json.loads(data)
     except ValueError:
         return None
-    if not isinstance(payload, dict):
+    return payload if isinstance(payload, dict) else None
+
+
+def degrade_event(data: str, mode: str, index: int, model: str) -> bytes | None:
+    """The SSE event for a chunk's `data` rewritten by `mode` (`index`: content tokens before it);
+    None when `data` is not a JSON object (the caller forwards the original bytes)."""
+    payload = _object(data)
+    if payload is None:
         return None
     return b"data: " + _dumps(_rewrite(payload, mode, index, model, None)) + b"\n\n"
 
@@ -95,10 +101,5 @@ def stop_event(data: str) -> bytes:
 
 def degrade_body(body: bytes, mode: str, after_tokens: int, model: str) -> bytes | None:
     """A non-streamed JSON answer rewritten by `mode` (truncate keeps `after_tokens` words); None when it is not one."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(payload, dict):
-        return None
-    return _dumps(_rewrite(payload, mode, 0, model, after_tokens))
+    payload = _object(body)
+    return None if payload is None else _dumps(_rewrite(payload, mode, 0, model, after_tokens))
