@@ -78,6 +78,7 @@ def score_and_write(run: RunState, services: Services, status: str, message: str
                     exit_code: int | None) -> Scored:
     """Save `run.json`, then score the run folder as saved (`reports.saved`) and write every output."""
     from brownout.reports import write_all
+    from brownout.reports.accuracy import accuracy_lines
     from brownout.reports.failures import failure_lines
     from brownout.reports.saved import load_saved, score_saved
 
@@ -99,6 +100,8 @@ def score_and_write(run: RunState, services: Services, status: str, message: str
     outputs = write_all(results, run.out_dir, saved.records)
     for line in failure_lines(results):  # "failed how?", next to the verdict
         run.log(f"failed how: {line}", event="failures")
+    for line in accuracy_lines(results):  # wrong answers, and silent degradation named as such
+        run.log(f"accuracy: {line}", event="accuracy")
     findings = [f"{r.kind} '{r.name}' ({r.phase}): {r.status}: {r.message}"
                 for r in [*results.steady_state, *results.slos] if not r.passed]
     return Scored(outputs, results.verdict, results.score, findings,

@@ -30,6 +30,7 @@ from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics.latency import percentile
 
 __all__ = [
+    "AccuracyGuard",
     "ErrorRateGuard",
     "GuardFiring",
     "LatencyGuard",
@@ -39,7 +40,9 @@ __all__ = [
     "build_triggers",
 ]
 
-SpecT = TypeVar("SpecT", bound="spec.ErrorRateGuard | spec.LatencyGuard | spec.ProbeFailuresGuard | spec.PromQLGuard")
+SpecT = TypeVar(
+    "SpecT", bound="spec.ErrorRateGuard | spec.LatencyGuard | spec.ProbeFailuresGuard | spec.PromQLGuard | spec.AccuracyGuard"
+)
 WindowSpecT = TypeVar("WindowSpecT", bound="spec.ErrorRateGuard | spec.LatencyGuard")
 Record = Mapping[str, Any]
 
@@ -205,6 +208,40 @@ class ProbeFailuresGuard(Trigger[spec.ProbeFailuresGuard]):
         self._streak = 0
 
 
+class AccuracyGuard(Trigger[spec.AccuracyGuard]):
+    """Share of correct judged answers over the last `window` seconds below `below` for `for`.
+
+    Golden runs count at their start, checked requests at completion; runs and requests
+    with no answer to judge (`correct` None) do not count, as in the accuracy metric.
+    """
+
+    def __init__(self, guard: spec.AccuracyGuard) -> None:
+        super().__init__(guard)
+        self._window: list[tuple[float, bool]] = []
+        self._sustained = _Sustained()
+
+    def _update(self, now: float, records: Sequence[Record], probe_results: Sequence[ProbeResult]) -> None:
+        g = self.spec
+        self._window += [(r.t, r.correct) for r in probe_results
+                         if r.correct is not None and (g.probe is None or r.probe == g.probe)]
+        if g.probe is None:
+            for record in records:
+                t, correct = _completed_at(record), record.get("correct")
+                if t is not None and isinstance(correct, bool):
+                    self._window.append((t, correct))
+        self._window = [(t, c) for t, c in self._window if t > now - g.window]
+        judged = len(self._window)
+        value = sum(c for _, c in self._window) / judged if judged >= g.min_answers else None
+        held = self._sustained.observe(now, value is not None and value < g.below)
+        if value is not None and held is not None and held >= g.for_:
+            self._fire(now, f"accuracy {value:.2f} < {g.below:.2f} for {held:.1f}s over {g.window:.1f}s window "
+                       f"({judged} judged answers)")
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._sustained = _Sustained()
+
+
 class PromQLGuard(Trigger[spec.PromQLGuard]):
     """A PromQL instant query whose value satisfies `op threshold` for `for`.
 
@@ -245,6 +282,7 @@ _TRIGGERS: dict[type, type[Trigger]] = {
     spec.LatencyGuard: LatencyGuard,
     spec.ProbeFailuresGuard: ProbeFailuresGuard,
     spec.PromQLGuard: PromQLGuard,
+    spec.AccuracyGuard: AccuracyGuard,
 }
 
 

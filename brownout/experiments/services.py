@@ -48,13 +48,16 @@ class Services:
 
     def check_load_inputs(self) -> None:
         """Files the load needs (the tokenizer's ranks file) are checked now, as located spec errors,
-        rather than when the load process fails to start mid-run."""
+        rather than when the load process fails to start mid-run; golden sets too."""
         from brownout.loadgen.tokenizer import load_tokenizer
+        from brownout.probes.golden import check_golden_sets
 
+        loaded = self.run.loaded
         try:
-            load_tokenizer(self.run.spec.load.tokenizer, self.run.loaded.path.parent)
+            load_tokenizer(self.run.spec.load.tokenizer, loaded.path.parent)
         except LoadError as exc:
-            raise self.run.loaded.error_at("load.tokenizer.encoding_file", str(exc)) from exc
+            raise loaded.error_at("load.tokenizer.encoding_file", str(exc)) from exc
+        check_golden_sets(self.run.spec.probes, loaded.path.parent, loaded.error_at)
 
     def start_probes(self) -> None:
         run = self.run
@@ -63,7 +66,8 @@ class Services:
         from brownout.probes import ProbeRunner, ProbeTarget
 
         target = ProbeTarget(base_url=run.target.base_url, clock=run.clock, headers=run.target.auth_headers(),
-                             model=run.spec.target.model, http=run.target.http_options())
+                             model=run.spec.target.model, http=run.target.http_options(),
+                             base_dir=run.loaded.path.parent)
         self.probe_runner = ProbeRunner(list(run.spec.probes), target, self.folder.probes)
         self.probe_runner.start()
         run.journal.append("probes_started", count=len(run.spec.probes))

@@ -13,6 +13,7 @@ DRIVERS: LazyTable[type[FaultDriver]] = LazyTable({
     "sandbox.gpu-oom": "brownout.faults.sandbox:SandboxGpuOomDriver",
     "sandbox.region-down": "brownout.faults.sandbox:SandboxRegionDownDriver",
     "sandbox.slow-embeddings": "brownout.faults.sandbox:SandboxSlowEmbeddingsDriver",
+    "sandbox.bad-rollout": "brownout.faults.sandbox:SandboxBadRolloutDriver",
     "stream.fault": "brownout.faults.stream:StreamFaultDriver",
     "network.toxic": "brownout.faults.network:NetworkToxicDriver",
     "network.proxy-down": "brownout.faults.network:NetworkProxyDownDriver",

@@ -14,6 +14,7 @@ import httpx
 
 from brownout.errors import InjectError, RefusedError, RollbackError
 from brownout.spec.faults.sandbox import (
+    SandboxBadRollout,
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,
@@ -23,6 +24,7 @@ from brownout.faults.base import FaultDriver, FaultHandle, Resolution, ResolvedT
 from brownout.faults.selection import pick
 
 __all__ = [
+    "SandboxBadRolloutDriver",
     "SandboxGpuOomDriver",
     "SandboxRegionDownDriver",
     "SandboxReplicaKillDriver",
@@ -69,6 +71,15 @@ class _SandboxDriver(FaultDriver):
         candidates = self._replicas()
         up = [c for c in candidates if c["status"] == "ready"]
         return pick(up, self.spec.select, seed=self.context.seed, salt=self.spec.name), len(candidates)
+
+    def _on_picked(self, action: str) -> Resolution:
+        """What the dry run prints for an `action` on the picked replicas: "... on 2 of 4 replica(s)"."""
+        picked, total = self._picked()
+        return Resolution(
+            self.spec.name, self.kind, f"{action} on {len(picked)} of {total} replica(s)",
+            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
+            total,
+        )
 
     def _handle(self, **data: Any) -> FaultHandle:
         return FaultHandle(self.spec.name, self.kind, {"control_url": self.control, **data})
@@ -134,13 +145,7 @@ class SandboxGpuOomDriver(_SandboxDriver):
     spec: SandboxGpuOom
 
     def resolve(self) -> Resolution:
-        picked, total = self._picked()
-        return Resolution(
-            self.spec.name, self.kind,
-            f"shrink GPU memory to {self.spec.gpu_memory / 2**20:.0f} MiB on {len(picked)} of {total} replica(s)",
-            [ResolvedTarget("process", c["name"], {"pid": c["pid"], "region": c["region"]}) for c in picked],
-            total,
-        )
+        return self._on_picked(f"shrink GPU memory to {self.spec.gpu_memory / 2**20:.0f} MiB")
 
     def prepare(self) -> FaultHandle:
         picked, _ = self._picked()
@@ -223,3 +228,41 @@ class SandboxSlowEmbeddingsDriver(_SandboxDriver):
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
         control_call("POST", f"{handle.data['control_url']}/sandbox/embedder/latency", RollbackError, {"latency": 0, "jitter": 0})
         return {"latency": 0}
+
+
+class SandboxBadRolloutDriver(_SandboxDriver):
+    """Make replicas answer wrongly (still 200 OK); rollback makes them answer well again."""
+
+    kind = "sandbox.bad-rollout"
+    spec: SandboxBadRollout
+
+    def _settings(self) -> dict[str, Any]:
+        return {"answer": self.spec.answer, "share": self.spec.share, "tokens": self.spec.tokens or 1,
+                "model": self.spec.model, "seed": self.context.seed}
+
+    def resolve(self) -> Resolution:
+        return self._on_picked(f"degrade {self.spec.share:.0%} of answers ({self.spec.answer}, status 200)")
+
+    def prepare(self) -> FaultHandle:
+        picked, _ = self._picked()
+        return self._handle(replicas=[c["name"] for c in picked], degrade=self._settings())
+
+    def inject(self, handle: FaultHandle) -> dict[str, Any]:
+        for name in handle.data["replicas"]:
+            control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/degrade", InjectError,
+                         handle.data["degrade"])
+        return {"replicas": handle.data["replicas"]}
+
+    @classmethod
+    def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
+        """Idempotent; a replica that is down (killed, restarting) comes back healthy and needs nothing."""
+        restored, skipped = [], []
+        for name in handle.data["replicas"]:
+            try:
+                control_call("POST", f"{handle.data['control_url']}/sandbox/components/{name}/degrade", RollbackError)
+                restored.append(name)
+            except RollbackError as exc:
+                if "answered 409" not in str(exc):
+                    raise
+                skipped.append(name)
+        return {"restored": restored, "not_running": skipped}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from brownout.errors import LoadError
 from brownout.spec.load import (
     Dataset,
@@ -24,6 +26,7 @@ from brownout.spec.load import (
     SyntheticDataset,
     TokenLength,
 )
+from brownout.spec.probes import ContentCheck, first_problem
 
 __all__ = ["Prompt", "load_prompts", "mean_output_tokens", "sample_length"]
 
@@ -37,6 +40,7 @@ class Prompt:
     messages: tuple[dict[str, str], ...] = () # full chat history when the dataset has one
     max_tokens: int | None = None
     followups: tuple["Prompt", ...] = ()      # later user turns of a multi-turn session
+    checks: tuple[ContentCheck, ...] = ()     # JSONL items: the expected answer (accuracy of load traffic)
 
 
 def mean_output_tokens(prompts: list[Prompt]) -> float | None:
@@ -130,12 +134,27 @@ def _jsonl_prompt(row: Any, path: Path, line: int) -> Prompt:
     max_tokens = row.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         raise LoadError(f"dataset {path}:{line}: max_tokens: expected a positive integer")
+    checks = _checks(row.get("checks"), path, line)
     if isinstance(row.get("messages"), list) and row["messages"]:
         messages = tuple({"role": str(m.get("role", "user")), "content": str(m.get("content", ""))} for m in row["messages"])
-        return Prompt(messages[-1]["content"], messages=messages, max_tokens=max_tokens)
+        return Prompt(messages[-1]["content"], messages=messages, max_tokens=max_tokens, checks=checks)
     if isinstance(row.get("prompt"), str):
-        return Prompt(row["prompt"], max_tokens=max_tokens)
+        return Prompt(row["prompt"], max_tokens=max_tokens, checks=checks)
     raise LoadError(f"dataset {path}:{line}: expected 'prompt' (string) or 'messages' (list)")
+
+
+_CHECKS = TypeAdapter(list[ContentCheck])
+
+
+def _checks(raw: Any, path: Path, line: int) -> tuple[ContentCheck, ...]:
+    """An item's `checks` (the golden-set vocabulary), or LoadError at its line and field."""
+    if raw is None:
+        return ()
+    try:
+        return tuple(_CHECKS.validate_python(raw))
+    except ValidationError as exc:
+        field, message = first_problem(exc, "checks")
+        raise LoadError(f"dataset {path}:{line}: {field}: {message}") from None
 
 
 def _sharegpt(rows: list[tuple[int, Any]]) -> list[Prompt]:

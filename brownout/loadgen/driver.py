@@ -24,7 +24,7 @@ from locust.exception import StopUser
 
 from brownout.errors import LoadError
 from brownout.spec.interpolation import interpolate
-from brownout.spec.load import ConcurrencyArrival, SyntheticDataset
+from brownout.spec.load import ConcurrencyArrival, JsonlDataset, SyntheticDataset
 from brownout.loadgen.datasets import Prompt, mean_output_tokens
 from brownout.loadgen.health import LoopHealth, LoopMonitor
 from brownout.loadgen.exchange import ExchangeSettings, abandon, exchange, fail
@@ -154,6 +154,7 @@ class Dispatcher:
             usage_tolerance=plan.load.usage_tolerance,
             follow_redirects=plan.http.follow_redirects,
             answer=plan.load.http.answer if plan.load.http is not None else None,
+            check_share=dataset.check_share if isinstance(dataset, JsonlDataset) else 0.0,
         )
 
     def run(self) -> None:

@@ -27,6 +27,8 @@ from brownout.spec.objectives import OutcomeRules, ServedBy
 from brownout.http_options import MAX_REDIRECTS, REDIRECT_STATUSES
 from brownout.loadgen.body import BodyReader, OversizedEvent, RequestDeadline, UnsupportedEncoding
 from brownout.loadgen.outcome import (
+    check_answer,
+    checked,
     classify,
     degraded_header,
     status_class,
@@ -59,6 +61,7 @@ class ExchangeSettings:
     usage_tolerance: float = 0.5        # load.usage_tolerance (tokens.py)
     follow_redirects: bool = False
     answer: str | None = None           # load.http.answer: where a non-streamed answer's text is
+    check_share: float = 1.0            # load.dataset.check_share: requests whose item has checks that are judged
 
 
 @dataclass
@@ -195,7 +198,8 @@ def _read(response: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchan
         reply = parse_body(spec.kind, reader.body(), field_name, settings.answer)
         rec.t_end = clock.now()
         return reply
-    parser = StreamParser(spec.kind, settings.keep_text or settings.tokenizer is not None, field_name)
+    keep = settings.keep_text or settings.tokenizer is not None or _judged(spec, rec, settings)
+    parser = StreamParser(spec.kind, keep, field_name)
     seen.reply = reply = parser.reply
     while True:
         line = reader.line()
@@ -227,6 +231,11 @@ def _after_done(rec: RequestRecord, reader: BodyReader, deadline: float) -> None
         rec.anomaly = f"after [DONE]: {extra} more bytes (ignored)"
     elif not ended:
         rec.anomaly = f"after [DONE]: the response did not end within {grace:g}s (connection held open)"
+
+
+def _judged(spec: RequestSpec, rec: RequestRecord, settings: ExchangeSettings) -> bool:
+    """The request's item has checks and the sample picks it (`load.dataset.check_share`)."""
+    return bool(spec.checks) and checked(rec.request_id, settings.check_share)
 
 
 class _StatusFailure(Exception):
@@ -279,6 +288,9 @@ def _finish(rec: RequestRecord, spec: RequestSpec, reply: Reply, response: Any, 
         spec.kind, reply, rules=settings.rules, primary_model=settings.primary_model, header=header, ttft=rec.ttft,
         e2e=e2e, output_tokens=rec.output_tokens,
     )
+    if _judged(spec, rec, settings):
+        verdict = check_answer(verdict, "".join(reply.answer), spec.checks)
+        rec.correct = verdict.correct
     rec.outcome = verdict.outcome
     if verdict.outcome == "failed":
         rec.error_class, rec.error = verdict.error_class, verdict.reason

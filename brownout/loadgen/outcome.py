@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from brownout.spec.objectives import OutcomeRules
+from brownout.spec.probes import ContentCheck
+from brownout.spec.checks import checks_failure
 from brownout.rundata.records import Outcome
 from brownout.loadgen.responses import Reply
 
-__all__ = ["Verdict", "classify", "degraded_header", "status_class", "transport_error_class"]
+__all__ = ["Verdict", "check_answer", "checked", "classify", "degraded_header", "status_class", "transport_error_class"]
 
 _FALSY = {"", "0", "false", "no", "off"}
 
@@ -21,6 +24,27 @@ class Verdict:
     outcome: Outcome
     error_class: str | None = None
     reason: str | None = None      # error text when failed, degraded_reason when degraded
+    correct: bool | None = None    # the dataset item's checks passed; None when not judged
+
+
+def checked(request_id: str, share: float) -> bool:
+    """Whether this request's answer is judged: a stable draw by request id (the same run judges the same requests)."""
+    if share >= 1:
+        return True
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def check_answer(verdict: Verdict, text: str, checks: Sequence[ContentCheck]) -> Verdict:
+    """A completed request judged by its item's checks: a failed one is degraded with the reason
+    (a request already degraded keeps its first reason). Failed requests are not judged."""
+    if verdict.outcome not in ("ok", "degraded") or not checks:
+        return verdict
+    failure = checks_failure(checks, text)
+    if failure is None:
+        return replace(verdict, correct=True)
+    reason = verdict.reason if verdict.outcome == "degraded" else f"content check: answer {failure}"
+    return Verdict("degraded", reason=reason, correct=False)
 
 
 def status_class(status: int) -> str | None:

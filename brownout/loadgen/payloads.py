@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from brownout.spec.load import RequestTemplate
+from brownout.spec.probes import ContentCheck
 from brownout.loadgen.datasets import Prompt
 
 __all__ = ["RequestSpec", "build_request", "fill", "streams"]
@@ -30,6 +31,7 @@ class RequestSpec:
     path: str
     body: dict[str, Any]
     stream: bool
+    checks: tuple[ContentCheck, ...] = ()   # the dataset item's expected answer, judged after the response
 
 
 def streams(kind: str, stream: bool) -> bool:
@@ -59,7 +61,7 @@ def build_request(kind: str, prompt: Prompt, model: str, stream: bool, temperatu
         messages = list(prompt.messages) or [{"role": "user", "content": prompt.text}]
         values = {"{{prompt}}": prompt.text, "{{messages}}": messages, "{{model}}": model,
                   "{{max_tokens}}": prompt.max_tokens}
-        return RequestSpec(kind, path, fill(http.body, values), stream)
+        return RequestSpec(kind, path, fill(http.body, values), stream, prompt.checks)
     body: dict[str, Any]
     if kind == "embeddings":
         body = {"model": model, "input": prompt.text}
@@ -75,4 +77,4 @@ def build_request(kind: str, prompt: Prompt, model: str, stream: bool, temperatu
             body["max_tokens"] = prompt.max_tokens
         if stream:
             body["stream_options"] = {"include_usage": True}
-    return RequestSpec(kind, path, body, stream)
+    return RequestSpec(kind, path, body, stream, prompt.checks)

@@ -10,14 +10,15 @@ import httpx
 
 from brownout.spec.probes import ChatProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
-from brownout.probes.content import content_failure
+from brownout.spec.checks import content_failure
 from brownout.probes.target import ProbeTarget
 
 __all__ = ["ChatCheck"]
 
 
-def answer_text(body: object) -> str:
-    """`choices[0].message.content` of an OpenAI chat response, or CheckFailed saying what is wrong."""
+def answer_text(body: object, allow_empty: bool = False) -> str:
+    """`choices[0].message.content` of an OpenAI chat response, or CheckFailed saying what is wrong
+    (an empty answer too, unless `allow_empty`: a golden item judges it as a wrong answer)."""
     if isinstance(body, dict) and "error" in body:
         error = body["error"]
         message = error.get("message", error) if isinstance(error, dict) else error
@@ -26,7 +27,9 @@ def answer_text(body: object) -> str:
         content = body["choices"][0]["message"]["content"]  # type: ignore[index]
     except (KeyError, IndexError, TypeError):
         raise CheckFailed("malformed response: no choices[0].message.content") from None
-    if not isinstance(content, str) or not content.strip():
+    if content is None and allow_empty:
+        return ""
+    if not isinstance(content, str) or not (content.strip() or allow_empty):
         raise CheckFailed("empty completion")
     return content
 

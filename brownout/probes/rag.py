@@ -6,7 +6,7 @@ import httpx
 
 from brownout.spec.probes import RagProbe
 from brownout.probes.base import CheckFailed, ProbeCheck, expect_status, json_body
-from brownout.probes.content import content_failure
+from brownout.spec.checks import content_failure
 from brownout.probes.target import ProbeTarget
 
 __all__ = ["RagCheck"]

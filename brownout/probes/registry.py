@@ -11,6 +11,7 @@ __all__ = ["CHECKS", "build_check"]
 
 CHECKS: LazyTable[type[ProbeCheck]] = LazyTable({
     "chat": "brownout.probes.chat:ChatCheck",
+    "golden": "brownout.probes.golden:GoldenCheck",
     "embeddings": "brownout.probes.embeddings:EmbeddingsCheck",
     "rag": "brownout.probes.rag:RagCheck",
     "http": "brownout.probes.http_check:HttpCheck",

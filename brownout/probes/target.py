@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from brownout.http_options import HttpOptions
 from brownout.rundata.clock import RunClock
@@ -24,6 +25,7 @@ class ProbeTarget:
     headers: Mapping[str, str] = field(default_factory=dict)
     model: str = "sandbox-large"          # chat/embeddings model when the probe names none
     http: HttpOptions = field(default_factory=HttpOptions)  # TLS and redirects, as the load uses them
+    base_dir: Path = Path(".")            # the experiment file's directory: golden sets' paths are relative to it
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

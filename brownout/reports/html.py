@@ -15,6 +15,7 @@ from markupsafe import Markup
 from brownout.rundata.timeline import FAULT_DRIFT_WARNING
 from brownout.reports.charts import Band, Chart, Line, Marker, StackedBars, render_chart, render_stacked_bars
 from brownout.reports.failures import arrivals_line, class_table, usage_line
+from brownout.reports.accuracy import accuracy_view
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_time, format_value
 from brownout.reports.markdown import PHASE_ROWS, SATURATED_BANNER, fault_timings, phase_cell, status_note
 from brownout.reports.models import HarnessCheck, ObjectiveResult
@@ -165,6 +166,7 @@ def render_html(results: RunResults) -> str:
         failure_rows=failure_rows,
         failure_chart=Markup(failure_chart(results)) if failure_rows else "",
         failure_notes=[line for line in (usage_line(results), arrivals_line(results)) if line],
+        accuracy=accuracy_view(results),
     )
     return template_env().get_template("report.html.j2").render(**context)
 

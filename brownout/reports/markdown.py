@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brownout.rundata.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
+from brownout.reports.accuracy import accuracy_lines
 from brownout.reports.failures import arrivals_line, failure_lines
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_value
 from brownout.reports.models import ObjectiveResult
@@ -142,6 +143,9 @@ def render_markdown(results: RunResults) -> str:
     failures = failure_lines(results)
     if failures:
         lines += ["**Failed how:**", ""] + [f"- {_escape(line)}" for line in failures] + [""]
+    wrong = accuracy_lines(results)
+    if wrong:
+        lines += ["**Wrong answers:**", ""] + [f"- {_escape(line)}" for line in wrong] + [""]
     if arrivals_line(results):
         lines += [arrivals_line(results), ""]
     lines += _late_faults(results.timeline)

@@ -73,6 +73,12 @@ class WindowMetrics(ResultModel):
     latency: dict[str, LatencyStats] = Field(description="Plain: over ok and degraded requests.")
     latency_adjusted: dict[str, LatencyStats] = Field(description="Failed requests count as +inf.")
     probe_success_rate: dict[str, Value] = Field(default_factory=dict)
+    accuracy: Value = Field(None, description="Correct / judged answers: golden-set probe runs and checked load requests.")
+    accuracy_budget_burn: Value = Field(None, description="Wrong answers / (scoring.accuracy_budget * judged answers).")
+    accuracy_by_probe: dict[str, Value] = Field(default_factory=dict, description="accuracy of each golden probe alone.")
+    golden_answers: int = Field(0, description="Golden-set probe runs that got an answer to judge.")
+    checked_requests: int = Field(0, description="Load requests whose answer was judged by their dataset item's checks.")
+    wrong_answers: int = Field(0, description="Judged answers (both sources) that failed a check.")
     errors_by_class: dict[str, int] = Field(default_factory=dict, description="Failed requests by error class, most first.")
     errors_by_status: dict[str, int] = Field(default_factory=dict, description="Failed requests by HTTP status, most first.")
     usage_mismatches: int = Field(0, description="Requests whose server usage disagreed with the stream (set aside).")
@@ -107,6 +113,7 @@ class BucketMetrics(ResultModel):
     ttft_p50: Value
     ttft_p95: Value
     ttft_p95_adjusted: Value
+    accuracy: Value = None
 
 
 class RecoveryResult(ResultModel):

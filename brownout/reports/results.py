@@ -186,7 +186,7 @@ def build_results(
     probe_names = sorted({p.name for p in spec.probes} | set(runs["probe"].astype(str)))
     scoring = effective_scoring(spec)
     phases = phase_metrics(records, runs, timeline, scoring, probe_names)
-    recovery = time_to_recover(records, timeline, scoring, scoring.watch_for(spec.load.stream))
+    recovery = time_to_recover(records, timeline, scoring, scoring.watch_for(spec.load.stream), runs)
     failovers = failover_time(records, timeline)
     scored = phase_windows(timeline).get("run")    # warmup is there to absorb start-up: its late sends judge nothing
     check = judge_harness(harness, records if scored is None else in_window(records, scored), scoring.self_check)
@@ -218,7 +218,7 @@ def build_results(
         steady_state_held=steady_state_held(steady_state),
         harness=check,
         phases=phases,
-        buckets=bucket_series(records, timeline, scoring),
+        buckets=bucket_series(records, timeline, scoring, runs),
         bucket_width=scoring.bucket,
         recovery=recovery,
         failovers=failovers,

@@ -13,9 +13,11 @@ import pandas as pd
 from brownout.spec.experiment import Experiment
 from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.rundata.timeline import Timeline
+from brownout.reports.metrics import accuracy as answers
 from brownout.reports.metrics import failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics
+from brownout.reports.metrics.frames import probe_frame
 from brownout.reports.metrics.table import RequestTable
 from brownout.reports.models import (
     BucketMetrics,
@@ -72,6 +74,8 @@ def window_metrics(
     reqs = outcomes.judged(anchored)
     runs = probes_in_window(probes, window)
     counts = outcomes.count_outcomes(reqs)
+    judged = answers.count_answers(runs, reqs)
+    golden = sorted(set(runs.loc[runs["correct"].notna(), "probe"].astype(str)))
     return WindowMetrics(
         window=window.name,
         start=window.start,
@@ -94,6 +98,12 @@ def window_metrics(
         latency={m: _stats(reqs, m, False) for m in _LATENCY_ORDER},
         latency_adjusted={m: _stats(reqs, m, True) for m in _LATENCY_ORDER},
         probe_success_rate={name: probe_metrics.probe_success_rate(runs, name) for name in probe_names},
+        accuracy=answers.accuracy(judged),
+        accuracy_budget_burn=answers.accuracy_budget_burn(judged, scoring.accuracy_budget),
+        accuracy_by_probe={name: answers.accuracy(answers.count_answers(runs, probe=name)) for name in golden},
+        golden_answers=judged.golden,
+        checked_requests=judged.load,
+        wrong_answers=judged.judged - judged.correct,
         errors_by_class=failures.errors_by_class(reqs),
         errors_by_status=failures.errors_by_status(reqs),
         usage_mismatches=failures.count_usage_mismatches(reqs),
@@ -112,7 +122,9 @@ def phase_metrics(
     }
 
 
-def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -> list[BucketMetrics]:
+def bucket_series(
+    records: pd.DataFrame, timeline: Timeline, scoring: Scoring, probes: pd.DataFrame | None = None
+) -> list[BucketMetrics]:
     """Chart metrics per `scoring.bucket` from the run's start to its end (warmup included, for context).
 
     Only full buckets: a last, partial one holds a few requests and would draw a false dip.
@@ -121,6 +133,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
     if end is None:
         return []
     table = RequestTable.build(records, scoring.goodput)
+    judged = answers.AnswerTable.build(probe_frame(probes), records)
     series = []
     for window in bucket_windows(timeline.run_start, end, scoring.bucket, full_only=True):
         at = table.span(window)
@@ -141,6 +154,7 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
             ttft_p50=latency.percentile(ttft, 50),
             ttft_p95=latency.percentile(ttft, 95),
             ttft_p95_adjusted=latency.percentile(table.sample(at, "ttft", adjusted=True), 95),
+            accuracy=judged.accuracy(window),
         ))
     return series
 
@@ -172,6 +186,8 @@ def objective_value(
         return getattr(stats, objective.stat)
     if metric == "probe_success_rate":
         return window.probe_success_rate.get(objective.probe)
+    if metric == "accuracy" and objective.probe is not None:
+        return window.accuracy_by_probe.get(objective.probe)
     return getattr(window, metric)
 
 
@@ -189,6 +205,8 @@ _DOCUMENTED = {
     "failover_time": recovery_metrics.failover_time,
     "failback_time": recovery_metrics.failover_time,
     "probe_success_rate": probe_metrics.probe_success_rate,
+    "accuracy": answers.accuracy,
+    "accuracy_budget_burn": answers.accuracy_budget_burn,
     "percentile": latency.percentile,
 }
 

@@ -13,12 +13,14 @@ __all__ = ["ProbeResult", "load_probe_results"]
 @dataclass(frozen=True)
 class ProbeResult:
     probe: str          # probe name from the spec
-    kind: str           # chat | embeddings | rag | http | prometheus | kubernetes
+    kind: str           # chat | golden | embeddings | rag | http | prometheus | kubernetes
     t: float            # run-clock seconds when the run started
     ok: bool
     latency: float | None  # seconds; None when it never got an answer
     reason: str         # "ok", or why it failed: "content check: ...", "timeout after 5s", ...
     value: float | None = None  # measured value where one exists (PromQL result, similarity, ready replicas)
+    item: str | None = None     # golden probes: the item's id
+    correct: bool | None = None  # golden probes: the answer passed every check; None when no answer came to judge
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

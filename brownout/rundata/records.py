@@ -86,6 +86,7 @@ class RequestRecord:
     served_by: str | None = None    # who served it, as `outcome.served_by` reads it (header or JSON field)
     region: str | None = None       # that value mapped to a region (`outcome.served_by.regions`), else the value
     session: str | None = None      # multi-turn session id
+    correct: bool | None = None     # the dataset item's content checks passed; None when not checked (accuracy)
 
     @property
     def ttft(self) -> float | None:

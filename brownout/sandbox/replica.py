@@ -19,6 +19,7 @@ from aiohttp import web
 
 from brownout.sandbox.batching import BatchScheduler, Sequence
 from brownout.sandbox.config import SandboxConfig
+from brownout.sandbox.degrade import Answer, Degradation
 from brownout.sandbox.gpu import GpuModel, oom_message
 from brownout.sandbox.prom import Registry
 from brownout.sandbox.server import parse_component_args, serve
@@ -74,6 +75,7 @@ class ReplicaState:
     ready_at: float
     registry: Registry = field(default_factory=Registry)
     served: int = 0
+    degradation: Degradation | None = None   # a bad rollout (sandbox.bad-rollout), set through /admin/degrade
 
     @property
     def ready(self) -> bool:
@@ -127,9 +129,12 @@ async def _generate(request: web.Request, kind: Kind) -> web.StreamResponse:
     output = max_tokens if body.get("ignore_eos") else min(max_tokens, natural)
     finish_reason = "length" if output == max_tokens else "stop"
     words = generate_words(question, prompt, state.config.seed, output)
+    model = state.profile.name
+    if state.degradation is not None:
+        answer = state.degradation.apply(Answer(words, finish_reason, model), prompt, state.config.seed)
+        words, finish_reason, model, output = answer.words, answer.finish_reason, answer.model, len(answer.words)
     state.served += 1
     request_id = f"cmpl-{state.name}-{state.served}"
-    model = state.profile.name
     seq = Sequence(prompt_tokens=prompt_tokens, output_tokens=output, kv_tokens=kv_tokens)
     scheduler.submit(seq)
     state.registry.inc("sandbox_prompt_tokens_total", prompt_tokens)
@@ -204,6 +209,19 @@ async def admin_gpu(request: web.Request) -> web.Response:
     )
 
 
+async def admin_degrade(request: web.Request) -> web.Response:
+    """Start (`{answer, share, tokens, model, seed}`) or end (null) a bad rollout: wrong answers, still 200."""
+    state = request.app[STATE]
+    body = await request.json() if request.can_read_body else None
+    previous = state.degradation.affected if state.degradation is not None else 0
+    try:
+        state.degradation = None if body is None else Degradation.from_body(body)
+    except ValueError as exc:
+        return _json_error(400, str(exc), "invalid_request_error")
+    log.info("degradation %s", state.degradation)
+    return web.json_response({"degrading": state.degradation is not None, "affected_before": previous})
+
+
 async def _add_identity(request: web.Request, response: web.StreamResponse) -> None:
     state = request.app[STATE]
     response.headers["x-sandbox-replica"] = state.name
@@ -252,6 +270,7 @@ def build_app(
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/admin/gpu", admin_gpu)
+    app.router.add_post("/admin/degrade", admin_degrade)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         task = asyncio.create_task(scheduler.run())

@@ -321,6 +321,27 @@ async def set_gpu(request: web.Request) -> web.Response:
     )
 
 
+async def set_degrade(request: web.Request) -> web.Response:
+    """Start (`{answer, share, tokens, model, seed}`) or end (null) a replica's bad rollout, now.
+
+    Not remembered across a restart: a replica that restarts comes back answering well.
+    """
+    sup = request.app[SUPERVISOR]
+    c = _component(request)
+    if c.role not in ("replica", "fallback"):
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"{c.name} is not an LLM replica"}), content_type="application/json")
+    body = await request.json() if request.can_read_body else None
+    if not c.alive or sup.session is None:
+        raise web.HTTPConflict(text=json.dumps({"error": f"{c.name} is {c.status}"}), content_type="application/json")
+    try:
+        async with sup.session.post(c.url + "/admin/degrade", json=body) as response:
+            answer = await response.json()
+            status = response.status
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise web.HTTPBadGateway(text=json.dumps({"error": f"{c.name} unreachable: {exc}"}), content_type="application/json")
+    return web.json_response({"component": c.name, **answer}, status=status)
+
+
 async def region_down(request: web.Request) -> web.Response:
     sup = request.app[SUPERVISOR]
     region = request.match_info["region"]
@@ -404,6 +425,7 @@ def build_app(config: SandboxConfig, workdir: Path, control_port: int, detach: b
     app.router.add_get("/sandbox/state", get_state)
     app.router.add_post("/sandbox/components/{name}/signal", signal_component)
     app.router.add_post("/sandbox/components/{name}/gpu", set_gpu)
+    app.router.add_post("/sandbox/components/{name}/degrade", set_degrade)
     app.router.add_post("/sandbox/regions/{region}/down", region_down)
     app.router.add_post("/sandbox/regions/{region}/up", region_up)
     app.router.add_post("/sandbox/embedder/latency", embedder_latency)

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from brownout.spec.base import Name, StrictModel
 from brownout.spec.units import Duration
 
-__all__ = ["ErrorRateGuard", "Guard", "LatencyGuard", "ProbeFailuresGuard", "PromQLGuard"]
+__all__ = ["AccuracyGuard", "ErrorRateGuard", "Guard", "LatencyGuard", "ProbeFailuresGuard", "PromQLGuard"]
 
 
 class _GuardBase(StrictModel):
@@ -55,6 +55,23 @@ class ProbeFailuresGuard(_GuardBase):
     consecutive: int = Field(3, ge=1, description="Failures in a row that fire the guard.")
 
 
+class AccuracyGuard(_GuardBase):
+    """Abort when accuracy (golden answers and checked load requests, as the metric) over `window` stays below `below`."""
+
+    kind: Literal["accuracy"]
+    below: float = Field(..., gt=0, le=1, description="Accuracy threshold (0..1); the guard fires below it.")
+    for_: Duration = Field(0.0, alias="for", description="How long it must stay below before the guard fires.")
+    window: Duration = Field(10.0, description="Sliding window, by the time an answer was judged.")
+    min_answers: int = Field(3, ge=1, description="Ignore windows with fewer judged answers.")
+    probe: Name | None = Field(None, description="Only this golden probe's answers (no load requests).")
+
+    @model_validator(mode="after")
+    def _positive_window(self) -> AccuracyGuard:
+        if self.window <= 0:
+            raise ValueError("window must be longer than 0")
+        return self
+
+
 class PromQLGuard(_GuardBase):
     """Abort when a PromQL instant query crosses a threshold (an alert)."""
 
@@ -69,6 +86,6 @@ class PromQLGuard(_GuardBase):
 
 
 Guard = Annotated[
-    ErrorRateGuard | LatencyGuard | ProbeFailuresGuard | PromQLGuard,
+    ErrorRateGuard | LatencyGuard | ProbeFailuresGuard | PromQLGuard | AccuracyGuard,
     Field(discriminator="kind"),
 ]

@@ -104,10 +104,14 @@ class LongContextDataset(StrictModel):
 
 
 class JsonlDataset(StrictModel):
-    """One JSON object per line with a `prompt` (or `messages`) and optional `max_tokens`."""
+    """One JSON object per line with a `prompt` (or `messages`), optional `max_tokens` and optional `checks`."""
 
     kind: Literal["jsonl"]
     path: DataFile = Field(..., description="Path, relative to the experiment file.")
+    check_share: float = Field(
+        1.0, ge=0, le=1, description="Share of requests (a seeded draw by request id) whose answer is judged by its item's "
+        "`checks` (the golden-set vocabulary); a failed check makes the request degraded, and counts in accuracy.",
+    )
 
 
 class ShareGPTDataset(StrictModel):

@@ -37,18 +37,19 @@ MetricName = Literal[
     "ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag",
     "output_tokens_per_s", "requests_per_s", "goodput", "token_goodput",
     "time_to_recover", "failover_time", "failback_time", "error_budget_burn", "probe_success_rate",
+    "accuracy", "accuracy_budget_burn",
 ]
 LATENCY_METRICS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag"})
 Stat = Literal["p50", "p90", "p95", "p99", "mean", "max"]
 _STATS = ("p50", "p90", "p95", "p99", "mean", "max")
 RECOVERY_WATCH_METRICS = frozenset(
-    {"success_rate", "degraded_rate", "error_rate", "output_tokens_per_s", "requests_per_s"}
+    {"success_rate", "degraded_rate", "error_rate", "output_tokens_per_s", "requests_per_s", "accuracy"}
     | {f"{metric}_{stat}" for metric in LATENCY_METRICS for stat in _STATS}
 )
 """What `scoring.recovery_watch` may name: outcome rates, throughputs and `<latency metric>_<stat>` (e.g. `e2e_p99`)."""
 Op = Literal["<", "<=", ">", ">="]
 _PERCENT = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*%$")
-SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate"})
+SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate", "accuracy"})
 """Metrics that are shares of requests or runs: a threshold beyond 0..1 (100%) can never be met or never fail."""
 _MAX_THRESHOLD = 1e12
 """Above any latency (seconds), rate or budget burn a run can measure: a larger threshold is a typo."""
@@ -79,7 +80,9 @@ class Objective(StrictModel):
     adjusted: bool = Field(
         False, description="Latency percentiles with failed requests counted as infinitely slow (a target that fails fast cannot look fast)."
     )
-    probe: Name | None = Field(None, description="Probe name, for probe_success_rate.")
+    probe: Name | None = Field(
+        None, description="Probe name: required by probe_success_rate; with accuracy, only that golden probe's answers count."
+    )
     op: Op = Field(..., description="Comparison: actual OP threshold must hold.")
     threshold: float = Field(..., description="Number, percentage ('95%') or duration ('2s', in seconds).")
 
@@ -98,8 +101,10 @@ class Objective(StrictModel):
             raise ValueError(f"metric '{self.metric}' takes no stat")
         if self.adjusted and self.metric not in LATENCY_METRICS:
             raise ValueError("adjusted applies to latency metrics only")
-        if (self.metric == "probe_success_rate") != (self.probe is not None):
-            raise ValueError("probe goes with metric probe_success_rate, and only with it")
+        if self.metric == "probe_success_rate" and self.probe is None:
+            raise ValueError("metric probe_success_rate needs probe (the probe's name)")
+        if self.probe is not None and self.metric not in ("probe_success_rate", "accuracy"):
+            raise ValueError("probe goes with metric probe_success_rate or accuracy, and only with them")
         return self
 
     def label(self) -> str:
@@ -206,7 +211,9 @@ class SelfCheckLimits(StrictModel):
 class Scoring(StrictModel):
     """How windows are cut, recovery is judged and the harness checks itself."""
 
-    _percentages = field_validator("recovery_tolerance", "recovery_tolerance_rate", "error_budget", mode="before")(_threshold)
+    _percentages = field_validator(
+        "recovery_tolerance", "recovery_tolerance_rate", "error_budget", "accuracy_budget", mode="before"
+    )(_threshold)
 
     bucket: Duration = Field(2.0, ge=0.01, description="Time-bucket width of the timeline and of recovery detection "
                              "(at least 10ms, at most 100000 buckets per run).")
@@ -228,12 +235,15 @@ class Scoring(StrictModel):
     recovery_watch: list[str] | None = Field(
         None,
         description="Metrics that must return to baseline: success_rate, degraded_rate, error_rate, output_tokens_per_s, "
-        "requests_per_s or <latency metric>_<stat> (ttft_p95, e2e_p99, ...). Default: success_rate, degraded_rate and "
+        "requests_per_s, accuracy (golden answers and checked load requests) or <latency metric>_<stat> (ttft_p95, e2e_p99, ...). Default: success_rate, degraded_rate and "
         "ttft_p95 (e2e_p95 when the load does not stream).",
     )
     self_check: SelfCheckLimits = Field(default_factory=SelfCheckLimits, description="Limits of the harness self-check.")
     recovery_objective: Duration | None = Field(None, description="RTO: time_to_recover objective used in the resilience score.")
     error_budget: float = Field(0.01, gt=0, lt=1, description="Share of requests allowed to fail (1 - availability target).")
+    accuracy_budget: float = Field(
+        0.05, gt=0, lt=1, description="Share of judged answers allowed to be wrong (1 - accuracy target), for accuracy_budget_burn."
+    )
     goodput: GoodputCriteria = Field(default_factory=GoodputCriteria, description="Per-request limits for goodput.")
 
     @field_validator("recovery_watch")
@@ -242,7 +252,7 @@ class Scoring(StrictModel):
         unknown = [name for name in value or [] if name not in RECOVERY_WATCH_METRICS]
         if unknown:
             raise ValueError(f"unknown recovery watch metric(s) {', '.join(unknown)}; use success_rate, degraded_rate, "
-                             "error_rate, output_tokens_per_s, requests_per_s or <latency metric>_<stat> such as ttft_p95")
+                             "error_rate, output_tokens_per_s, requests_per_s, accuracy or <latency metric>_<stat> such as ttft_p95")
         if value is not None and not value:
             raise ValueError("recovery_watch needs at least one metric (leave it out for the default)")
         return value

@@ -5,36 +5,53 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from brownout.spec.files import DataFile
 from brownout.spec.base import Name, StrictModel
 from brownout.spec.units import Duration
 
 __all__ = [
+    "CHECK_KINDS",
     "ChatProbe",
     "ContentCheck",
     "EmbeddingsProbe",
+    "GoldenItem",
+    "GoldenProbe",
     "HttpProbe",
     "KubernetesProbe",
     "Probe",
     "PrometheusProbe",
     "RagProbe",
+    "first_problem",
 ]
 
 
+CHECK_KINDS = ("contains", "not_contains", "regex", "equals", "json_schema", "number", "max_length")
+"""The check vocabulary, in the order `content_failure` tries them."""
+
+
 class ContentCheck(StrictModel):
-    """Exactly one way of judging an answer's text."""
+    """Exactly one way of judging an answer's text (canaries, golden items and load requests share it)."""
 
     contains: str | None = Field(None, description="The answer contains this text (case-insensitive).")
+    not_contains: str | None = Field(None, description="The answer does not contain this text (case-insensitive).")
     regex: str | None = Field(None, description="The answer matches this regular expression.")
-    equals: str | None = Field(None, description="The answer equals this text after trimming.")
+    equals: str | None = Field(None, description="The answer equals this text after trimming (exact match).")
     json_schema: dict | None = Field(None, description="The answer parses as JSON and validates against this schema.")
+    number: float | None = Field(
+        None, description="The last number in the answer is within `tolerance` of this (as graders of math answers read it)."
+    )
+    tolerance: float | None = Field(None, ge=0, description="With number: largest allowed absolute difference (default 0).")
+    max_length: int | None = Field(None, ge=0, description="The answer, trimmed, has at most this many characters.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ContentCheck:
-        given = [k for k in ("contains", "regex", "equals", "json_schema") if getattr(self, k) is not None]
+        given = [k for k in CHECK_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("set exactly one of contains, regex, equals, json_schema")
+            raise ValueError(f"set exactly one of {', '.join(CHECK_KINDS)}")
+        if self.tolerance is not None and self.number is None:
+            raise ValueError("tolerance goes with number, and only with it")
         return self
 
     @field_validator("regex")
@@ -104,6 +121,34 @@ class RagProbe(_ProbeBase):
     expect: ContentCheck | None = Field(None, description="Check on the answer text.")
 
 
+class GoldenItem(StrictModel):
+    """One line of a golden-set file: a prompt (or a chat history) and the checks its answer must pass."""
+
+    id: str | None = Field(None, min_length=1, description="Item id in results; `line N` when absent.")
+    prompt: str | None = Field(None, min_length=1, description="The user message.")
+    messages: list[dict[str, str]] | None = Field(
+        None, min_length=1, description="A whole chat history (`role`, `content`) instead of prompt."
+    )
+    checks: list[ContentCheck] = Field(..., min_length=1, description="Every check must pass for the item to be correct.")
+    max_tokens: int | None = Field(None, ge=1, description="max_tokens of this item's request; the probe's when absent.")
+
+    @model_validator(mode="after")
+    def _one_prompt(self) -> GoldenItem:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("set exactly one of prompt or messages")
+        return self
+
+
+class GoldenProbe(_ProbeBase):
+    """Cycles through a golden set (a JSONL file of prompts with expected answers), one item per interval;
+    every answer is judged and counted in the `accuracy` metric."""
+
+    kind: Literal["golden"]
+    path: DataFile = Field(..., description="Path, relative to the experiment file, of the JSONL golden set (see probes/README.md).")
+    max_tokens: int = Field(64, ge=1, description="max_tokens of each item's request unless the item sets it.")
+    model: str | None = Field(None, description="Model sent in the request; the target's model when absent.")
+
+
 class HttpProbe(_ProbeBase):
     """A plain HTTP check (health endpoints)."""
 
@@ -159,6 +204,25 @@ class KubernetesProbe(_ProbeBase):
 
 
 Probe = Annotated[
-    ChatProbe | EmbeddingsProbe | RagProbe | HttpProbe | PrometheusProbe | KubernetesProbe,
+    ChatProbe | GoldenProbe | EmbeddingsProbe | RagProbe | HttpProbe | PrometheusProbe | KubernetesProbe,
     Field(discriminator="kind"),
 ]
+
+
+def first_problem(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
+    """(field, message) of a validation error's first problem, e.g. ("checks[0].regex", "regex does not compile: ...").
+
+    For data files validated outside the experiment loader (golden sets, load datasets), whose
+    errors are located by the caller at file:line.
+    """
+    error = exc.errors(include_url=False)[0]
+    field = prefix
+    for part in error["loc"]:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        elif "-" in str(part) or "[" in str(part):
+            continue  # pydantic's union branch tags ("function-after[...]") are not fields
+        else:
+            field += f".{part}" if field else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    return field or "(item)", message

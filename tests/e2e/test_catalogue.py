@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,27 +133,38 @@ class Run:
 
 def _run_profiles(path: Path, env: dict[str, str], out: Path) -> dict[str, Run]:
     """`brownout run` on both profiles at once, each with its own journal home and output."""
+    return run_side_by_side({
+        profile: (path, {**env, "BROWNOUT_SANDBOX_PROFILE": profile, "BROWNOUT_HOME": f"{env['BROWNOUT_HOME']}-{profile}",
+                         "BROWNOUT_ALLOW_PATHS": str(REPO)})  # the short copy reads loadgen/ and probes/ files by absolute path
+        for profile in ("resilient", "fragile")
+    }, out)
+
+
+def run_side_by_side(runs: dict[str, tuple[Path, dict[str, str]]], out: Path,
+                     started: Callable[[str, subprocess.Popen], None] | None = None) -> dict[str, Run]:
+    """`brownout run FILE` for each name at once, with its environment, into `out / name`;
+    `started(name, process)` is called after each start (to stagger them)."""
     procs = {}
-    for profile in ("resilient", "fragile"):
-        run_env = {**env, "BROWNOUT_SANDBOX_PROFILE": profile, "BROWNOUT_HOME": f"{env['BROWNOUT_HOME']}-{profile}",
-                   "BROWNOUT_ALLOW_PATHS": str(REPO)}  # the short copy reads loadgen/ and probes/ files by absolute path
-        procs[profile] = subprocess.Popen(
-            [sys.executable, "-m", "brownout", "run", str(path), "--quiet", "--out", str(out / profile)],
+    for name, (path, run_env) in runs.items():
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "brownout", "run", str(path), "--quiet", "--out", str(out / name)],
             env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-    runs = {}
+        if started is not None:
+            started(name, procs[name])
+    results = {}
     try:
-        for profile, proc in procs.items():
+        for name, proc in procs.items():
             output, _ = proc.communicate(timeout=RUN_TIMEOUT)
-            results_file = out / profile / "results.json"
-            assert results_file.is_file(), f"{profile}: no results.json (exit {proc.returncode})\n{output}"
-            runs[profile] = Run(proc.returncode, output, json.loads(results_file.read_text()))
+            results_file = out / name / "results.json"
+            assert results_file.is_file(), f"{name}: no results.json (exit {proc.returncode})\n{output}"
+            results[name] = Run(proc.returncode, output, json.loads(results_file.read_text()))
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    return runs
+    return results
 
 
 def test_every_catalogue_file_validates():

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from brownout.spec.probes import ContentCheck
-from brownout.probes.content import content_failure
+from brownout.spec.checks import content_failure
 from brownout.spec.jsonschema import schema_error
 
 SCHEMA = {

@@ -22,7 +22,9 @@ from brownout.reports.metrics import (
     throttle_rate,
     token_goodput,
 )
+from brownout.reports.metrics.accuracy import AnswerTable
 from brownout.reports.metrics.recovery import watched_value
+from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics.table import RequestTable
 from brownout.reports.scoring import bucket_series, window_metrics
 from brownout.reports.window import Window, bucket_windows, in_window
@@ -205,11 +207,17 @@ def test_every_recovery_watch_metric_per_bucket_matches_the_phase_metrics():
     rows = [req(t / 4, ttft=(t % 5) / 10, lag=(t % 3) / 100, tokens=t % 6 + 1, tpot_span=(t % 4) / 10,
                 itl=[0.01 * (t % 7 + 1)] * (t % 3), e2e=0.5 + (t % 4) / 10,
                 outcome=("ok", "degraded", "failed", "ok", "abandoned", "ok")[t % 6]) for t in range(80)]
+    for t, row in enumerate(rows):
+        row["correct"] = None if row["outcome"] in ("failed", "abandoned") else t % 5 != 0
+    golden = probes([ProbeResult("g", "golden", T0 + t, t % 3 != 0, 0.1, "ok", item=f"i{t}", correct=t % 3 != 0)
+                     for t in range(2, 15)])
     df, window = frame(rows), Window("w", T0 + 3, T0 + 13)
-    full = window_metrics(df, probes([]), window, Scoring(), [])
+    full = window_metrics(df, golden, window, Scoring(), [])
     table = RequestTable.build(df, Scoring().goodput)
+    answers = AnswerTable.build(golden, df)
     for name in sorted(RECOVERY_WATCH_METRICS):
         metric, _, stat = name.rpartition("_")
         expected = getattr(full.latency[metric], stat) if metric in full.latency else getattr(full, name)
         assert expected is not None, name
-        assert watched_value(table, window, name) == pytest.approx(expected), name
+        assert watched_value(table, window, name, answers) == pytest.approx(expected), name
+    assert full.golden_answers == 10 and full.checked_requests > 0

@@ -26,7 +26,7 @@ def rule_from_spec(spec: StreamFault, seed: int) -> StreamRule:
         "mode": spec.mode, "share": spec.share, "ttl": spec.effective_ttl, "seed": seed,
         "paths": tuple(spec.paths),
     }
-    for name in ("after_tokens", "stall", "slowdown", "extra_delay", "retry_after", "burst", "pause"):
+    for name in ("after_tokens", "stall", "slowdown", "extra_delay", "retry_after", "burst", "pause", "degrade", "model"):
         if getattr(spec, name) is not None:
             values[name] = getattr(spec, name)
     return StreamRule.model_validate(values)
@@ -46,6 +46,11 @@ def _action(rule: StreamRule) -> str:
         case "unavailable":
             bursts = f" in {rule.burst:g}s bursts, {rule.pause:g}s apart" if rule.burst is not None else ""
             what = f"answer 503{bursts}"
+        case "degrade":
+            what = {"wrong_answer": "answer wrongly (filler words)", "empty": "answer with empty text",
+                    "truncate": f"truncate answers to {rule.after_tokens} token(s) (finish_reason stop)",
+                    "other_model": f"answer as model {rule.model}"}[rule.degrade or "wrong_answer"]
+            what += ", status 200"
         case _:
             what = "answer 200 with an error object" + (f" after {rule.after_tokens} token(s)" if rule.after_tokens else "")
     return f"{what} for {rule.share:.0%} of {', '.join(rule.paths)} requests"

@@ -17,8 +17,9 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from brownout.faults.stream.bodies import error_event, error_json, wants_stream
+from brownout.faults.stream.degrade import degrade_body, degrade_event, stop_event
 from brownout.faults.stream.rules import RuleState, RuleTable
-from brownout.faults.stream.sse import EventSplitter, is_content_event, is_done_event
+from brownout.faults.stream.sse import EventSplitter, event_data, is_content_event, is_done_event
 
 __all__ = ["Forwarder"]
 
@@ -58,10 +59,12 @@ class Forwarder:
                 state.affected += 1
                 return early
         url = URL(self.upstream + str(request.rel_url), encoded=True)
+        degrading = state is not None and state.rule.mode == "degrade"
+        # A rewritten answer must be readable: ask the upstream for an uncompressed one.
+        drop = frozenset({"host", "content-length", "accept-encoding"} if degrading else {"host", "content-length"})
         try:
             upstream = await self.session.request(
-                request.method, url, data=body or None, allow_redirects=False,
-                headers=_copy_headers(request.headers, frozenset({"host", "content-length"})),
+                request.method, url, data=body or None, allow_redirects=False, headers=_copy_headers(request.headers, drop),
             )
         except (aiohttp.ClientError, OSError) as exc:
             return _canned(502, error_json(f"stream proxy: upstream unreachable: {exc}", "bad_gateway", 502), "application/json")
@@ -69,6 +72,8 @@ class Forwarder:
             sse = upstream.status == 200 and upstream.content_type == "text/event-stream"
             if state is not None and state.rule.mode in _STREAM_MODES and sse:
                 return await self._relay_faulted(request, upstream, state)
+            if degrading and upstream.status == 200:
+                return await self._relay_degraded(request, upstream, state, sse)
             return await self._relay(request, upstream)
         finally:
             upstream.release()
@@ -98,6 +103,39 @@ class Forwarder:
             await response.write_eof()
         except ConnectionResetError:
             pass  # the client left (it timed out, or was cancelled): nothing to tell it
+        return response
+
+    async def _relay_degraded(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, state: RuleState, sse: bool
+    ) -> web.StreamResponse:
+        """Status 200 and a well-formed answer, with its content rewritten (`faults.stream.degrade`)."""
+        rule = state.rule
+        if not sse:
+            raw = await upstream.read()
+            rewritten = degrade_body(raw, rule.degrade or "", rule.after_tokens, rule.model)
+            state.affected += rewritten is not None
+            headers = _copy_headers(upstream.headers, frozenset({"content-length", "content-encoding"}))
+            return web.Response(status=200, body=raw if rewritten is None else rewritten, headers=headers)
+        state.affected += 1
+        response = web.StreamResponse(status=200, headers=_copy_headers(upstream.headers, frozenset({"content-length"})))
+        await response.prepare(request)
+        splitter, tokens = EventSplitter(), 0
+        try:
+            async for chunk in upstream.content.iter_any():
+                for event in splitter.feed(chunk):
+                    content = is_content_event(event)
+                    if content and rule.degrade == "truncate" and tokens >= rule.after_tokens:
+                        await response.write(stop_event(event_data(event)) + b"data: [DONE]\n\n")
+                        await response.write_eof()
+                        return response
+                    rewrite = rule.degrade != "truncate" and (content or rule.degrade == "other_model")
+                    changed = degrade_event(event_data(event), rule.degrade or "", tokens, rule.model) if rewrite else None
+                    await response.write(event if changed is None else changed)
+                    tokens += content
+            await response.write(splitter.rest())
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client left
         return response
 
     async def _relay_faulted(

@@ -29,7 +29,7 @@ class StreamRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Literal["cut", "stall", "slow", "throttle", "unavailable", "error_body"]
+    mode: Literal["cut", "stall", "slow", "throttle", "unavailable", "error_body", "degrade"]
     share: float = Field(1.0, ge=0, le=1)
     ttl: float = Field(..., gt=0, le=_MAX_TTL)
     seed: int = 42
@@ -41,6 +41,14 @@ class StreamRule(BaseModel):
     retry_after: float = Field(1.0, ge=0)
     burst: float | None = Field(None, gt=0)
     pause: float | None = Field(None, ge=0)
+    degrade: Literal["wrong_answer", "truncate", "empty", "other_model"] | None = None
+    model: str = "brownout-impostor"
+
+    @model_validator(mode="after")
+    def _degrade_named(self) -> StreamRule:
+        if (self.mode == "degrade") != (self.degrade is not None):
+            raise ValueError("degrade (the kind of wrong answer) goes with mode 'degrade', and only with it")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,8 @@ import pandas as pd
 from brownout.spec.objectives import LATENCY_METRICS, Scoring
 from brownout.rundata.timeline import FaultWindow, Timeline
 from brownout.reports.fmt import format_value
+from brownout.reports.metrics.accuracy import AnswerTable
+from brownout.reports.metrics.frames import probe_frame
 from brownout.reports.metrics.latency import STATS, statistic
 from brownout.reports.metrics.outcomes import degraded_rate, error_rate, is_success, judged, success_rate
 from brownout.reports.metrics.table import RequestTable
@@ -27,7 +29,7 @@ from brownout.reports.window import Window, bucket_windows, phase_windows
 __all__ = ["Tolerance", "failover_time", "time_to_recover", "tolerance_for", "watched_value"]
 
 _RATES = {"success_rate": success_rate, "degraded_rate": degraded_rate, "error_rate": error_rate}
-_HIGHER_IS_BETTER = frozenset({"success_rate", "requests_per_s", "output_tokens_per_s"})
+_HIGHER_IS_BETTER = frozenset({"success_rate", "requests_per_s", "output_tokens_per_s", "accuracy"})
 _FLOAT_NOISE = 1e-9
 """Slack on the tolerance bound, so that 0.8 vs 1.0 at 20% is within whatever the last bit says."""
 
@@ -52,8 +54,11 @@ def _value(table: RequestTable, at: slice, duration: float, name: str) -> float 
     raise ValueError(f"unknown recovery watch metric '{name}'")
 
 
-def watched_value(table: RequestTable, window: Window, name: str) -> float | None:
-    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics."""
+def watched_value(table: RequestTable, window: Window, name: str, answers: AnswerTable | None = None) -> float | None:
+    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics,
+    accuracy is over the judged answers of `answers` (None without them)."""
+    if name == "accuracy":
+        return None if answers is None else answers.accuracy(window)
     return _value(table, table.span(window), window.duration, name)
 
 
@@ -90,7 +95,7 @@ def tolerance_for(name: str, scoring: Scoring) -> Tolerance:
     Throughputs: relative only."""
     if _latency_parts(name):
         return Tolerance(scoring.recovery_tolerance, scoring.recovery_tolerance_latency, False)
-    if name in _RATES:
+    if name in _RATES or name == "accuracy":
         return Tolerance(0.0, scoring.recovery_tolerance_rate, name in _HIGHER_IS_BETTER)
     return Tolerance(scoring.recovery_tolerance, 0.0, name in _HIGHER_IS_BETTER)
 
@@ -103,7 +108,9 @@ def _recovery_start(timeline: Timeline) -> float | None:
     return fault.end if fault is not None else None
 
 
-def time_to_recover(records: pd.DataFrame, timeline: Timeline, scoring: Scoring, watch: list[str]) -> RecoveryResult:
+def time_to_recover(
+    records: pd.DataFrame, timeline: Timeline, scoring: Scoring, watch: list[str], probes: pd.DataFrame | None = None
+) -> RecoveryResult:
     """Formula: recovered_at - since. since: the last rollback, else the fault phase's end. From it, full
     `bucket`-wide buckets to the recovery phase's end; one with fewer than `recovery_min_requests`
     (non-abandoned) requests is not judged. recovered_at: start of the first judged bucket that begins
@@ -111,7 +118,8 @@ def time_to_recover(records: pd.DataFrame, timeline: Timeline, scoring: Scoring,
     baseline-phase value: worse by at most max(recovery_tolerance * |baseline|, absolute), absolute being
     recovery_tolerance_latency for latency, recovery_tolerance_rate for rates, 0 for throughputs.
     never (inf): the last judged buckets are outside; inconclusive (None): nothing judged, no baseline,
-    or a within-tolerance tail shorter than the hold. Unit: seconds. Lower is better.
+    or a within-tolerance tail shorter than the hold. Watching accuracy (golden runs in `probes` and checked
+    requests), a bucket without a judged answer is not judged either. Unit: seconds. Lower is better.
     """
     hold = scoring.hold_buckets()
     hold_text = f"{hold} bucket(s) ({format_value(hold * scoring.bucket, 'ttft')})"
@@ -128,18 +136,19 @@ def time_to_recover(records: pd.DataFrame, timeline: Timeline, scoring: Scoring,
     if "baseline" not in windows or since is None or end is None:
         return inconclusive("the run has no baseline, fault end or recovery window")
     table = RequestTable.build(records, scoring.goodput)
-    baseline = {name: watched_value(table, windows["baseline"], name) for name in watch}
+    answers = AnswerTable.build(probe_frame(probes), records) if "accuracy" in watch else None
+    baseline = {name: watched_value(table, windows["baseline"], name, answers) for name in watch}
     missing = [name for name, value in baseline.items() if value is None]
     if missing:
         return inconclusive(f"no baseline data for {', '.join(missing)}", baseline)
     judged_buckets, stretch, stretch_start, outside = 0, 0, since, []
     for bucket in bucket_windows(since, end, scoring.bucket, full_only=True):
         at = table.span(bucket)
-        if at.stop - at.start < scoring.recovery_min_requests:
+        if at.stop - at.start < scoring.recovery_min_requests or (answers is not None and not answers.judged(bucket)):
             continue
         judged_buckets += 1
         outside = [name for name in watch
-                   if not tolerances[name].within(_value(table, at, bucket.duration, name), baseline[name])]
+                   if not tolerances[name].within(watched_value(table, bucket, name, answers), baseline[name])]
         stretch = 0 if outside else stretch + 1
         if stretch == 1:
             stretch_start = bucket.start

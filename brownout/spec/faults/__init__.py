@@ -14,6 +14,7 @@ from brownout.spec.faults.load import LoadKvCacheFlood
 from brownout.spec.faults.network import DeclaredProxy, NetworkProxyDown, NetworkToxic
 from brownout.spec.faults.process import ProcessKill, ProcessPause, ProcessSelect, ProcessSignal
 from brownout.spec.faults.sandbox import (
+    SandboxBadRollout,
     SandboxGpuOom,
     SandboxRegionDown,
     SandboxReplicaKill,
@@ -38,6 +39,7 @@ __all__ = [
     "ProcessPause",
     "ProcessSelect",
     "ProcessSignal",
+    "SandboxBadRollout",
     "SandboxGpuOom",
     "SandboxRegionDown",
     "SandboxReplicaKill",
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 Fault = Annotated[
-    SandboxReplicaKill | SandboxGpuOom | SandboxRegionDown | SandboxSlowEmbeddings
+    SandboxReplicaKill | SandboxGpuOom | SandboxRegionDown | SandboxSlowEmbeddings | SandboxBadRollout
     | StreamFault
     | NetworkToxic | NetworkProxyDown
     | KubernetesPodKill | KubernetesScaleDown | KubernetesNodeCordon

@@ -14,9 +14,11 @@ from pydantic import Field, model_validator
 from brownout.spec.faults.common import FaultBase
 from brownout.spec.units import Duration
 
-__all__ = ["STREAM_MODE_PARAMETERS", "StreamFault", "StreamMode"]
+__all__ = ["STREAM_MODE_PARAMETERS", "Degradation", "StreamFault", "StreamMode"]
 
-StreamMode = Literal["cut", "stall", "slow", "throttle", "unavailable", "error_body"]
+StreamMode = Literal["cut", "stall", "slow", "throttle", "unavailable", "error_body", "degrade"]
+Degradation = Literal["wrong_answer", "truncate", "empty", "other_model"]
+"""How a silently degraded answer is wrong (the stream fault's `degrade`, the sandbox bad rollout's `answer`)."""
 
 STREAM_MODE_PARAMETERS: dict[str, frozenset[str]] = {
     "cut": frozenset({"after_tokens"}),
@@ -25,6 +27,7 @@ STREAM_MODE_PARAMETERS: dict[str, frozenset[str]] = {
     "throttle": frozenset({"retry_after"}),
     "unavailable": frozenset({"burst", "pause"}),
     "error_body": frozenset({"after_tokens"}),
+    "degrade": frozenset({"degrade", "after_tokens", "model"}),
 }
 """Which optional parameters each mode reads; setting any other is a spec error."""
 
@@ -45,7 +48,9 @@ class StreamFault(FaultBase):
             "'throttle': answer 429 with Retry-After without calling the target. "
             "'unavailable': answer 503, in bursts of `burst` separated by `pause` when set. "
             "'error_body': answer 200 with an OpenAI-style error object (an SSE error event for "
-            "streaming requests), after `after_tokens` real tokens when set."
+            "streaming requests), after `after_tokens` real tokens when set. "
+            "'degrade': silent degradation, status 200 and a well-formed answer (SSE or JSON) whose content is wrong "
+            "as `degrade` says."
         ),
     )
     share: float = Field(
@@ -60,6 +65,11 @@ class StreamFault(FaultBase):
         None, ge=0, description="cut, stall, error_body: content tokens delivered before the fault acts (cut, stall default 1; error_body default 0)."
     )
     stall: Duration | None = Field(None, description="stall: how long the stream pauses (required for 'stall').")
+    degrade: Degradation | None = Field(
+        None, description="degrade (required): 'wrong_answer' (every token a filler word), 'truncate' (stop after "
+        "`after_tokens` tokens with finish_reason stop), 'empty' (no text), 'other_model' (the answer names `model`).",
+    )
+    model: str | None = Field(None, min_length=1, description="degrade other_model: the model the answers name (default brownout-impostor).")
     slowdown: float | None = Field(None, ge=1, le=1000, description="slow: factor applied to every inter-token gap, e.g. 3 for three times slower.")
     extra_delay: Duration | None = Field(None, description="slow: fixed delay added to every inter-token gap.")
     retry_after: Duration | None = Field(
@@ -78,10 +88,16 @@ class StreamFault(FaultBase):
     @model_validator(mode="after")
     def _parameters_fit_mode(self) -> "StreamFault":
         allowed = STREAM_MODE_PARAMETERS[self.mode]
-        optional = ("after_tokens", "stall", "slowdown", "extra_delay", "retry_after", "burst", "pause")
+        optional = ("after_tokens", "stall", "slowdown", "extra_delay", "retry_after", "burst", "pause", "degrade", "model")
         stray = [name for name in optional if getattr(self, name) is not None and name not in allowed]
         if stray:
             raise ValueError(f"mode '{self.mode}' does not use {', '.join(stray)}; it reads {', '.join(sorted(allowed))}")
+        if self.mode == "degrade" and self.degrade is None:
+            raise ValueError("mode 'degrade' needs degrade: wrong_answer, truncate, empty or other_model")
+        if self.after_tokens is not None and self.mode == "degrade" and self.degrade != "truncate":
+            raise ValueError("after_tokens goes with degrade 'truncate' only")
+        if self.model is not None and self.degrade != "other_model":
+            raise ValueError("model goes with degrade 'other_model' only")
         if self.mode == "stall" and not self.stall:
             raise ValueError("mode 'stall' needs stall (how long the stream pauses), e.g. stall: 5s")
         if self.mode == "slow" and not ((self.slowdown or 1.0) > 1.0 or self.extra_delay):
