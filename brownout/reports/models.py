@@ -106,6 +106,10 @@ class BucketMetrics(ResultModel):
     ttft_p50: Value
     ttft_p95: Value
     ttft_p95_adjusted: Value
+    latency: dict[str, dict[str, Value]] = Field(
+        default_factory=dict, description="Metric (ttft, itl, e2e) -> p50/p95/p99 in seconds; a metric with no sample is absent.")
+    errors_by_class: dict[str, int] = Field(default_factory=dict, description="Failed requests by error class, most first.")
+    regions: dict[str, int] = Field(default_factory=dict, description="Answered requests by the region that served them.")
 
 
 class RecoveryResult(ResultModel):

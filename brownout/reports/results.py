@@ -36,8 +36,9 @@ from brownout.reports.models import (
     ScoreComponent,
     WindowMetrics,
 )
+from brownout.reports.impact import FaultImpact, fault_impacts
 from brownout.reports.score import resilience_score
-from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics
+from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics, window_metrics
 from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
 from brownout.reports.window import in_window, phase_windows
@@ -120,6 +121,8 @@ class RunResults(ResultModel):
     buckets: list[BucketMetrics]
     bucket_width: float
     recovery: RecoveryResult
+    impacts: list[FaultImpact] = Field(default_factory=list, description="Each fault window's cost to users and "
+                                       "when the service was back (`reports.impact`).")
     failovers: list[FailoverResult]
     timeline: Timeline
     probes: list[ProbeSummary]
@@ -199,6 +202,9 @@ def build_results(
                                           harness_saturated=check.saturated)
                          if verdict in SCORED_VERDICTS else (None, []))
     scheduled, sent, dropped, unsent = arrival_counts(records)
+    buckets = bucket_series(records, timeline, scoring)
+    impacts = fault_impacts(spec, records, timeline, scoring, phases.get("baseline"), buckets,
+                            lambda window: window_metrics(records, runs, window, scoring, probe_names))
     return RunResults(
         arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
         experiment=spec.metadata.name,
@@ -214,9 +220,10 @@ def build_results(
         steady_state_held=steady_state_held(steady_state),
         harness=check,
         phases=phases,
-        buckets=bucket_series(records, timeline, scoring),
+        buckets=buckets,
         bucket_width=scoring.bucket,
         recovery=recovery,
+        impacts=impacts,
         failovers=failovers,
         timeline=timeline,
         probes=probe_summaries(runs),

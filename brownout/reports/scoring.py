@@ -13,7 +13,7 @@ import pandas as pd
 from brownout.spec.experiment import Experiment
 from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.rundata.timeline import Timeline
-from brownout.reports.metrics import failures, latency, outcomes, throughput
+from brownout.reports.metrics import breakdown, failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics
 from brownout.reports.metrics.table import RequestTable
@@ -141,6 +141,9 @@ def bucket_series(records: pd.DataFrame, timeline: Timeline, scoring: Scoring) -
             ttft_p50=latency.percentile(ttft, 50),
             ttft_p95=latency.percentile(ttft, 95),
             ttft_p95_adjusted=latency.percentile(table.sample(at, "ttft", adjusted=True), 95),
+            latency=breakdown.bucket_latency(table, at),
+            errors_by_class=breakdown.class_counts(table, at),
+            regions=breakdown.region_counts(table, at),
         ))
     return series
 
