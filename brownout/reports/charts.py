@@ -133,7 +133,7 @@ def _y_top(chart: Chart, finite: list[float]) -> tuple[float, list[Threshold]]:
     drawn = [t for t in chart.thresholds if data_top == 0 or t.value <= _OFF_SCALE * data_top]
     if chart.y_max is not None:
         return chart.y_max, drawn
-    return _nice(max([data_top, *(t.value for t in drawn)], default=0.0) * 1.05), drawn
+    return _nice(max([data_top, *(t.value for t in drawn)], default=0.0)), drawn
 
 
 def render_chart(chart: Chart) -> str:
