@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from brownout.errors import AbortedError, BrownoutError, InjectError, NotSteadyError
 from brownout.exit_codes import interrupted_exit_code
-from brownout.experiments.console import Console
+from brownout.experiments.console import Console, fields_text, rollback_line
 from brownout.experiments.fault_plan import PlannedWindow, plan_fault_windows
 from brownout.experiments.journal import Journal, OpenFault, brownout_home
 from brownout.experiments.rollback import UndoResult, recover_stale, undo_or_close
@@ -335,7 +335,7 @@ class _Run:
         self.event("fault_injected", window.fault.name, **detail)
         if record.region:
             self.event("region_down", record.region)
-        self.log(f"injected '{window.fault.name}': {driver.describe()} {detail}", event="fault_injected",
+        self.log(f"injected '{window.fault.name}': {driver.describe()} ({fields_text(detail)})", event="fault_injected",
                  fault=window.fault.name, kind=window.fault.kind, detail=detail)
         self.warn_if_late(window.fault.name, "injected", record.injected_at, window.inject_at)
 
@@ -354,7 +354,8 @@ class _Run:
             self.event("fault_rolled_back", applied.window.fault.name, attempts=result.attempts)
             if applied.record.region:
                 self.event("region_up", applied.record.region)
-            self.log(f"rolled back '{applied.window.fault.name}'", event="fault_rolled_back", fault=applied.window.fault.name)
+            self.log(rollback_line(applied.window.fault.name, result.detail), event="fault_rolled_back",
+                     fault=applied.window.fault.name)
         else:
             applied.record.error = result.error
             self.event("fault_rollback_failed", applied.window.fault.name, error=result.error)

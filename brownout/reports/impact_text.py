@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from brownout.reports.failures import counts_text
 from brownout.reports.fmt import format_time, format_value
 from brownout.reports.impact import FaultImpact
 
-__all__ = ["ImpactRow", "impact_line", "impact_row", "top_classes"]
+__all__ = ["ImpactRow", "impact_line", "impact_row"]
 
 _STATUS = {"back": "back", "not_back": "not back", "inconclusive": "cannot tell", "not_injected": "not injected"}
-
-
-def top_classes(counts: dict[str, int], limit: int = 3) -> str:
-    """`http_5xx 24, connect_refused 16` (most first), `+2 more` past `limit`; empty for none."""
-    shown = [f"{name} {count}" for name, count in list(counts.items())[:limit]]
-    if len(counts) > limit:
-        shown.append(f"+{len(counts) - limit} more")
-    return ", ".join(shown)
 
 
 def _hit(impact: FaultImpact) -> str:
@@ -48,7 +41,7 @@ def impact_line(impact: FaultImpact, t0: float) -> str:
     if impact.status == "not_injected":
         return f"{_hit(impact)}: not injected ({impact.reason})"
     when = f"{format_time(impact.injected_at, t0)} to {format_time(impact.rolled_back_at, t0)}"
-    cost = (f"{impact.errors} of {impact.requests} requests failed ({top_classes(impact.errors_by_class)})"
+    cost = (f"{impact.errors} of {impact.requests} requests failed ({counts_text(impact.errors_by_class)})"
             if impact.errors else f"no request failed of {impact.requests}")
     worst = f"worst success rate {format_value(impact.worst_success_rate, 'success_rate')}"
     return f"{_hit(impact)}, {when}: {cost}; {worst}; {_latency(impact)}; {_back(impact, t0)}"
@@ -81,7 +74,7 @@ def impact_row(impact: FaultImpact, t0: float) -> ImpactRow:
         hit=", ".join(impact.targets) or impact.region or impact.kind,
         window=f"{format_time(impact.injected_at, t0)} – {format_time(impact.rolled_back_at, t0)}",
         failed=f"{impact.errors}/{impact.requests}",
-        classes=top_classes(impact.errors_by_class) or "—",
+        classes=counts_text(impact.errors_by_class) or "—",
         worst=format_value(impact.worst_success_rate, "success_rate"),
         latency=_latency(impact),
         back=back + after,
