@@ -36,12 +36,12 @@ def finish(outcome: RunOutcome, console: Console) -> int:
 
     Text: the verdict, then the final lines, the harness self-check, what was not met, and every output
     path, on stdout. JSON: one `result` event (verdict, score, exit code, message, run id, every output
-    path) through the console, which then owns stdout.
+    path; `why` says why a run did not run to the end) through the console, which then owns stdout.
     """
     code = exit_code(outcome)
     if console.fmt == "json":
         console(f"verdict: {outcome.status.value}", event="result", verdict=outcome.status.value, score=outcome.score,
-                exit_code=code, message=outcome.message, run_id=outcome.run_id,
+                exit_code=code, why=outcome.message, run_id=outcome.run_id,
                 outputs={kind: str(path) for kind, path in outcome.outputs.items()})
         return code
     print(f"verdict: {outcome.status.value}" + (f" ({outcome.message})" if outcome.message else ""))
