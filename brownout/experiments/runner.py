@@ -687,6 +687,7 @@ def _score_and_write(run: _Run, status: RunStatus, message: str, exit_code: int 
         environment=_environment(run),
         harness=_harness(run),
         records_paths=[str(p) for p in (run.load_run.record_paths() if run.load_run else [])],
+        gauges=run.sampler.samples() if run.sampler is not None else (),
     )
     outputs = write_all(results, run.out_dir, records)
     for line in failure_lines(results):  # "failed how?", next to the verdict

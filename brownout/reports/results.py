@@ -20,13 +20,16 @@ from pydantic import ConfigDict, Field
 from brownout.exit_codes import EXIT_CODES
 from brownout.spec.experiment import Experiment
 from brownout.rundata.timeline import Timeline
+from brownout.rundata.gauges import Sample
 from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
 from brownout.reports.metrics.failures import arrival_counts
+from brownout.reports.metrics.gauges import gauge_series
 from brownout.reports.models import (
     Arrivals,
     BucketMetrics,
     FailoverResult,
+    GaugeSeries,
     HarnessCheck,
     HarnessObservations,
     ObjectiveResult,
@@ -41,7 +44,7 @@ from brownout.reports.score import resilience_score
 from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics, window_metrics
 from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
-from brownout.reports.window import in_window, phase_windows
+from brownout.reports.window import Window, in_window, phase_windows
 
 __all__ = [
     "EXIT_CODES",
@@ -120,6 +123,8 @@ class RunResults(ResultModel):
     arrivals: Arrivals | None = Field(None, description="Open-loop arrivals: scheduled = sent + dropped (none in closed loop).")
     buckets: list[BucketMetrics]
     bucket_width: float
+    gauges: list[GaugeSeries] = Field(default_factory=list, description="Sampled infrastructure gauges (metrics.jsonl), "
+                                      "highest sample per bucket.")
     recovery: RecoveryResult
     impacts: list[FaultImpact] = Field(default_factory=list, description="Each fault window's cost to users and "
                                        "when the service was back (`reports.impact`).")
@@ -168,6 +173,7 @@ def build_results(
     records_paths: Iterable[str] = (),
     exit_code: int | None = None,
     harness: HarnessObservations | None = None,
+    gauges: Iterable[Sample] = (),
 ) -> RunResults:
     """Score a finished (or aborted) run.
 
@@ -177,7 +183,8 @@ def build_results(
     harness could not judge; else `failed`. Any other status is the verdict as
     is. `steady_state` takes the results the runner evaluated live; without them
     they are evaluated here over the same windows (`steady_state_windows`).
-    `harness` is what the runner measured of its own health (`judge_harness`).
+    `harness` is what the runner measured of its own health (`judge_harness`); `gauges` the sampled
+    infrastructure metrics, charted per bucket.
     Only `passed` and `failed` runs get a score.
     """
     records = request_frame(records_df)
@@ -222,6 +229,7 @@ def build_results(
         phases=phases,
         buckets=buckets,
         bucket_width=scoring.bucket,
+        gauges=gauge_series(gauges, [Window(f"bucket{i}", b.start, b.end) for i, b in enumerate(buckets)]),
         recovery=recovery,
         impacts=impacts,
         failovers=failovers,

@@ -117,8 +117,21 @@ def _probe_strip(results: RunResults, common: dict[str, Any]) -> str | None:
                               x_min=common["x_min"], bands=common["bands"]))
 
 
+def _gauge_charts(results: RunResults, common: dict[str, Any]) -> list[Chart]:
+    """One small chart per sampled gauge (metrics.jsonl), a line per source; bytes in GiB."""
+    by_metric: dict[str, list[Line]] = {}
+    for series in results.gauges:
+        scale = 2.0 ** -30 if series.metric.endswith("_bytes") else 1.0
+        values = [None if v is None else v * scale for v in series.values]
+        lines = by_metric.setdefault(series.metric, [])
+        lines.append(Line(series.source, values, PALETTE[len(lines) % len(PALETTE)]))
+    return [Chart(f"Gauge {metric}{' (GiB)' if metric.endswith('_bytes') else ''}, highest sample per bucket",
+                  lines=lines, height=170, **common)
+            for metric, lines in by_metric.items() if any(v is not None for line in lines for v in line.values)]
+
+
 def timeline_charts(results: RunResults) -> list[str]:
-    """Throughput, tokens, outcome rates, latency per metric, errors by class, requests by region, probes."""
+    """Throughput, tokens, outcome rates, latency per metric, errors by class, requests by region, probes, gauges."""
     common = _common(results)
 
     def series(attr: str) -> list[float | None]:
@@ -148,9 +161,9 @@ def timeline_charts(results: RunResults) -> list[str]:
     if regions:
         charts.append(_counts_chart("Answered requests/s by region (served_by)", regions, common,
                                     lambda k: PALETTE[k % len(PALETTE)]))
-    rendered = [render_chart(c) for c in charts]
     strip = _probe_strip(results, common)
-    return rendered + ([strip] if strip else [])
+    return [render_chart(c) for c in charts] + ([strip] if strip else []) + [
+        render_chart(c) for c in _gauge_charts(results, common)]
 
 
 def failure_chart(results: RunResults) -> str:

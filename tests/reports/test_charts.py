@@ -85,3 +85,16 @@ def test_impact_line_says_what_when_cost_and_back():
         "service back at +22.0s, 4 s after rollback")
     row = impact_row(impact, 100.0)
     assert (row.failed, row.worst, row.back) == ("30/40", "0%", "+22.0s (4 s after rollback)")
+
+
+def test_gauges_keep_the_highest_sample_per_bucket_per_source():
+    from brownout.reports.metrics.gauges import gauge_series
+    from brownout.reports.window import Window
+    from brownout.rundata.gauges import Sample
+
+    buckets = [Window("b0", 0.0, 2.0), Window("b1", 2.0, 4.0), Window("b2", 4.0, 6.0)]
+    samples = [Sample(0.5, "llm-a", "kv", {}, 0.2), Sample(1.5, "llm-a", "kv", {}, 0.7), Sample(4.1, "llm-a", "kv", {}, 0.1),
+               Sample(2.5, "llm-b", "kv", {"gpu": "0"}, 0.4), Sample(9.0, "llm-b", "kv", {"gpu": "0"}, 1.0)]
+    series = gauge_series(samples, buckets)
+    assert [(s.metric, s.source, s.values) for s in series] == [
+        ("kv", "llm-a", [0.7, None, 0.1]), ("kv", "llm-b{gpu=0}", [None, 0.4, None])]   # 9.0 is past the last bucket
