@@ -3,7 +3,7 @@
 A game day injects several faults in sequence; the run-level time_to_recover says
 only when the service was back after the last one. Here each fault window is
 judged on its own span, from its injection to the next fault's injection (or the
-run's end): the requests it hurt (errors by class, the worst bucket's success
+run's end): the requests it hurt, those in flight when it hit included (errors by class, the worst bucket's success
 rate, the headline latency against the baseline) and when every watched metric
 was back within tolerance of the baseline, with the same rule as time_to_recover
 (`recovery_hold` of judged buckets), counted from that fault's own rollback; a
@@ -23,9 +23,9 @@ from brownout.spec.objectives import LATENCY_METRICS, Scoring
 from brownout.rundata.timeline import FaultWindow, PhaseWindow, Timeline
 from brownout.reports.metrics import time_to_recover
 from brownout.reports.models import BucketMetrics, ResultModel, Value, WindowMetrics
-from brownout.reports.window import Window
+from brownout.reports.window import Window, anchor_times
 
-__all__ = ["FaultImpact", "LatencyKey", "fault_impacts", "headline_latency", "impact_spans"]
+__all__ = ["FaultImpact", "LatencyKey", "fault_impacts", "headline_latency", "hit_records", "impact_spans"]
 
 
 class LatencyKey(ResultModel):
@@ -50,7 +50,8 @@ class FaultImpact(ResultModel):
     injected_at: Value
     rolled_back_at: Value
     until: float = Field(description="End of the span judged: the next fault's injection or the run's end.")
-    requests: int = Field(description="Judged requests from injection until the service was back (else `until`).")
+    requests: int = Field(description="Judged requests in flight at injection (anchored up to load.timeout before it) "
+                          "or sent after, until the service was back (else `until`).")
     errors: int = Field(description="Failed requests, throttled ones included (the sum of errors_by_class).")
     errors_by_class: dict[str, int] = Field(default_factory=dict)
     success_rate: Value = Field(description="Over the same span.")
@@ -87,6 +88,15 @@ def impact_spans(timeline: Timeline) -> list[tuple[FaultWindow, float, float]]:
     return spans
 
 
+def hit_records(records: pd.DataFrame, start: float, end: float, timeout: float) -> pd.DataFrame:
+    """The requests a fault in at `start` could hurt until `end`: anchored in [start, end), and those anchored up
+    to `timeout` before that were still in flight at `start` (no end yet, or ended after it)."""
+    anchor = anchor_times(records)
+    ended = pd.to_numeric(records["t_end"], errors="coerce")
+    in_flight = (anchor >= start - timeout) & (anchor < start) & (ended.isna() | (ended >= start))
+    return records[in_flight | ((anchor >= start) & (anchor < end))]
+
+
 def _change(during: float | None, baseline: float | None) -> float | None:
     if during is None or baseline is None:
         return None
@@ -111,11 +121,12 @@ def fault_impacts(
     scoring: Scoring,
     baseline: WindowMetrics | None,
     buckets: list[BucketMetrics],
-    measure: Callable[[Window], WindowMetrics],
+    measure: Callable[[pd.DataFrame, Window], WindowMetrics],
 ) -> list[FaultImpact]:
     """One FaultImpact per fault window, injected or not (a window that never went in says so).
 
-    `measure(window)` gives the window metrics of a span (scoring's `window_metrics`, bound to the run's data).
+    `measure(records, window)` gives the window metrics of those records over a span (scoring's
+    `window_metrics`, bound to the run's probes and scoring).
     """
     key = headline_latency(spec)
     watch = scoring.watch_for(spec.load.stream)
@@ -136,7 +147,9 @@ def fault_impacts(
         recovery = time_to_recover(records, alone, scoring, watch, cut_holds=until < end)
         back_at = recovery.recovered_at if recovery.status == "recovered" else None
         span_end = max(back_at, since) if back_at is not None else until
-        window = measure(Window(f"fault {fault.fault}", fault.injected_at or since, span_end))
+        hit = fault.injected_at or since
+        window = measure(hit_records(records, hit, span_end, spec.load.timeout),
+                         Window(f"fault {fault.fault}", hit - spec.load.timeout, span_end))
         stats = window.latency_adjusted if key.adjusted else window.latency
         during = getattr(stats[key.metric], key.stat) if key.metric in stats else None
         base_stats = None if baseline is None else (baseline.latency_adjusted if key.adjusted else baseline.latency)

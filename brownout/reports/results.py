@@ -211,7 +211,7 @@ def build_results(
     scheduled, sent, dropped, unsent = arrival_counts(records)
     buckets = bucket_series(records, timeline, scoring)
     impacts = fault_impacts(spec, records, timeline, scoring, phases.get("baseline"), buckets,
-                            lambda window: window_metrics(records, runs, window, scoring, probe_names))
+                            lambda frame, window: window_metrics(frame, runs, window, scoring, probe_names))
     return RunResults(
         arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
         experiment=spec.metadata.name,

@@ -82,3 +82,12 @@ def test_buckets_carry_percentiles_errors_by_class_and_regions(results):
     assert set(by_start[0].latency) == {"ttft", "e2e"}          # no ITL gaps recorded: no ITL series
     assert by_start[14].latency == {}                           # nothing answered: nothing to draw
     assert not any(math.isnan(v or 0) for b in results.buckets for s in b.latency.values() for v in s.values())
+
+
+def test_requests_in_flight_when_the_fault_hit_count_against_it():
+    from brownout.reports.impact import hit_records
+
+    rows = frame([req(5.0, e2e=0.5), req(11.0, e2e=0.9), req(11.5, outcome="failed", error_class="stream_cut", e2e=1.0),
+                  req(13.0), req(30.0)])
+    picked = hit_records(rows, T0 + 12, T0 + 20, timeout=5.0)
+    assert sorted(picked["t_sched"] - T0) == [11.5, 13.0]      # 11.0 ended before the kill; 5.0 is beyond the timeout
