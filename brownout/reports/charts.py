@@ -193,10 +193,14 @@ def render_chart(chart: Chart) -> str:
             row = row + 1 if x < label_end else 0   # a label that would overlap the previous one drops a row
             label_end = x + 3 + 6.5 * len(marker.label)
             out.append(f'<text x="{x + 3:.1f}" y="{_TOP + 11 + 12 * (row % 3)}" class="tick">{escape(marker.label)}</text>')
+    taken: list[float] = []
     for threshold in chart.thresholds:
         if threshold in thresholds:
             y = sy(threshold.value)
             label_y = y + 13 if y - 4 < _TOP + 40 else y - 4     # near the top, below the line: phase names live there
+            while any(abs(label_y - other) < 12 for other in taken):   # two thresholds close together: stack labels
+                label_y += 12
+            taken.append(label_y)
             out.append(f'<line x1="{_LEFT}" x2="{w - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="slo"/>'
                        f'<text x="{w - _RIGHT - 4}" y="{label_y:.1f}" class="slo-label" text-anchor="end">'
                        f'{escape(threshold.label)}</text>')
@@ -306,8 +310,8 @@ def render_strip(strip: Strip) -> str:
     """SVG of a pass/fail strip: a green or red tick per run, a row per probe, fault windows shaded."""
     w, row_h = strip.width, 18
     h = _TOP + row_h * len(strip.rows) + 24
-    plot_w = w - _LEFT - _RIGHT - 80
-    left = _LEFT + 80
+    plot_w = w - _LEFT - _RIGHT          # the same plot area as a timeline chart: times line up
+    left = _LEFT
     x_min, x_end = strip.x_min, max(strip.x_max, strip.x_min + 1e-9)
 
     def sx(t: float) -> float:
@@ -321,7 +325,9 @@ def render_strip(strip: Strip) -> str:
                    f'class="band"><title>{escape(band.label)}</title></rect>')
     for r, (label, runs) in enumerate(strip.rows):
         y = _TOP + r * row_h
-        out.append(f'<text x="{left - 6}" y="{y + 13}" class="tick" text-anchor="end">{escape(label)}</text>')
+        shown = label if len(label) <= 9 else label[:8] + "…"
+        out.append(f'<text x="{left - 6}" y="{y + 13}" class="tick" text-anchor="end">{escape(shown)}'
+                   f'<title>{escape(label)}</title></text>')
         for run in runs:
             if run.t < x_min:
                 continue

@@ -97,4 +97,17 @@ def test_gauges_keep_the_highest_sample_per_bucket_per_source():
                Sample(2.5, "llm-b", "kv", {"gpu": "0"}, 0.4), Sample(9.0, "llm-b", "kv", {"gpu": "0"}, 1.0)]
     series = gauge_series(samples, buckets)
     assert [(s.metric, s.source, s.values) for s in series] == [
-        ("kv", "llm-a", [0.7, None, 0.1]), ("kv", "llm-b{gpu=0}", [None, 0.4, None])]   # 9.0 is past the last bucket
+        ("kv", "llm-a", [0.7, 0.7, 0.1]), ("kv", "llm-b{gpu=0}", [None, 0.4, 0.4])]   # 9.0 is past the last bucket
+
+
+def test_a_gauge_holds_its_level_until_the_next_scrape_was_due():
+    from brownout.reports.metrics.gauges import gauge_series
+    from brownout.reports.window import Window
+    from brownout.rundata.gauges import Sample
+
+    buckets = [Window(f"b{i}", float(i), i + 1.0) for i in range(12)]
+    # scraped every 2 s, then nothing after 4.5 s (the replica is down) until 10.5 s: held while the next
+    # scrape was not due (1.5 x 2 s), then no data
+    samples = [Sample(t, "llm-a", "running", {}, v) for t, v in ((0.5, 1.0), (2.5, 3.0), (4.5, 2.0), (10.5, 0.0))]
+    [series] = gauge_series(samples, buckets)
+    assert series.values == [1.0, 1.0, 3.0, 3.0, 2.0, 2.0, 2.0, 2.0, None, None, 0.0, 0.0]
