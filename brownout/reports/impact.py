@@ -148,7 +148,9 @@ def fault_impacts(
         back_at = recovery.recovered_at if recovery.status == "recovered" else None
         span_end = max(back_at, since) if back_at is not None else until
         hit = fault.injected_at or since
-        window = measure(hit_records(records, hit, span_end, spec.load.timeout),
+        # injected_at is stamped once the inject call returned: the fault may have bitten from its planned time on
+        bite = min(hit, fault.planned_inject_at) if fault.planned_inject_at is not None else hit
+        window = measure(hit_records(records, bite, span_end, spec.load.timeout),
                          Window(f"fault {fault.fault}", hit - spec.load.timeout, span_end))
         stats = window.latency_adjusted if key.adjusted else window.latency
         during = getattr(stats[key.metric], key.stat) if key.metric in stats else None

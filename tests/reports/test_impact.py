@@ -91,3 +91,15 @@ def test_requests_in_flight_when_the_fault_hit_count_against_it():
                   req(13.0), req(30.0)])
     picked = hit_records(rows, T0 + 12, T0 + 20, timeout=5.0)
     assert sorted(picked["t_sched"] - T0) == [11.5, 13.0]      # 11.0 ended before the kill; 5.0 is beyond the timeout
+
+
+def test_a_stream_cut_by_the_inject_call_itself_counts():
+    """injected_at is stamped after the inject call returned; a stream the kill cut just before that stamp is its cost."""
+    kill = FaultWindow("kill", "sandbox-replica-kill", injected_at=T0 + 12.4, rolled_back_at=T0 + 18,
+                       planned_inject_at=T0 + 12.0)
+    rows = [req(i / 4) for i in range(48)] + [req(11.5, outcome="failed", error_class="stream_cut", e2e=0.7)]
+    rows += [req(12 + i / 4) for i in range(38 * 4)]
+    results = build_results(spec(phases={"warmup": 0, "baseline": 10, "fault": 30, "recovery": 10}), {}, frame(rows),
+                            None, timeline(baseline=10, fault=30, recovery=10, faults=[kill]),
+                            environment=collect_environment(1))
+    assert results.impacts[0].errors_by_class == {"stream_cut": 1}      # it ended at 12.2 s, before the 12.4 s stamp
