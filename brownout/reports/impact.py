@@ -54,6 +54,7 @@ class FaultImpact(ResultModel):
                           "or sent after, until the service was back (else `until`).")
     errors: int = Field(description="Failed requests, throttled ones included (the sum of errors_by_class).")
     errors_by_class: dict[str, int] = Field(default_factory=dict)
+    degraded: int = Field(0, description="Answered, but by a fallback the experiment calls degraded.")
     success_rate: Value = Field(description="Over the same span.")
     worst_success_rate: Value = Field(description="Lowest success rate of a judged bucket in the span.")
     worst_at: Value = Field(None, description="Start of that bucket.")
@@ -162,6 +163,7 @@ def fault_impacts(
             fault=fault.fault, kind=fault.kind, targets=list(fault.targets), region=fault.region,
             injected_at=fault.injected_at, rolled_back_at=fault.rolled_back_at, until=until,
             requests=window.requests, errors=sum(window.errors_by_class.values()), errors_by_class=window.errors_by_class,
+            degraded=window.degraded,
             success_rate=window.success_rate, worst_success_rate=worst if worst is not None else window.success_rate,
             worst_at=worst_at, latency=key, latency_baseline=base, latency_during=during,
             latency_change=_change(during, base), status=status, back_at=back_at,

@@ -43,6 +43,8 @@ def impact_line(impact: FaultImpact, t0: float) -> str:
     when = f"{format_time(impact.injected_at, t0)} to {format_time(impact.rolled_back_at, t0)}"
     cost = (f"{impact.errors} of {impact.requests} requests failed ({counts_text(impact.errors_by_class)})"
             if impact.errors else f"no request failed of {impact.requests}")
+    if impact.degraded:
+        cost += f", {impact.degraded} degraded"
     worst = f"worst success rate {format_value(impact.worst_success_rate, 'success_rate')}"
     return f"{_hit(impact)}, {when}: {cost}; {worst}; {_latency(impact)}; {_back(impact, t0)}"
 
@@ -73,7 +75,7 @@ def impact_row(impact: FaultImpact, t0: float) -> ImpactRow:
         fault=impact.fault,
         hit=", ".join(impact.targets) or impact.region or impact.kind,
         window=f"{format_time(impact.injected_at, t0)} – {format_time(impact.rolled_back_at, t0)}",
-        failed=f"{impact.errors}/{impact.requests}",
+        failed=f"{impact.errors}/{impact.requests}" + (f" ({impact.degraded} degraded)" if impact.degraded else ""),
         classes=counts_text(impact.errors_by_class) or "—",
         worst=format_value(impact.worst_success_rate, "success_rate"),
         latency=_latency(impact),

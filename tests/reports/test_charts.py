@@ -76,15 +76,15 @@ def test_impact_line_says_what_when_cost_and_back():
     impact = FaultImpact(fault="kill", kind="sandbox-replica-kill", targets=["llm-a1"], injected_at=112.0,
                          rolled_back_at=118.0, until=126.0, requests=40, errors=30,
                          errors_by_class={"http_5xx": 20, "connect_refused": 6, "timeout": 3, "reset": 1},
-                         success_rate=0.25, worst_success_rate=0.0, latency=LatencyKey(metric="ttft", stat="p99"),
+                         degraded=2, success_rate=0.25, worst_success_rate=0.0, latency=LatencyKey(metric="ttft", stat="p99"),
                          latency_baseline=0.1, latency_during=0.5, latency_change=4.0, status="back", back_at=122.0,
                          back_after=4.0)
     assert impact_line(impact, 100.0) == (
         "kill (sandbox-replica-kill on llm-a1), +12.0s to +18.0s: 30 of 40 requests failed (http_5xx 20, "
-        "connect_refused 6, timeout 3, 1 more classes 1); worst success rate 0%; ttft p99 100 ms → 500 ms (+400%); "
+        "connect_refused 6, timeout 3, 1 more classes 1), 2 degraded; worst success rate 0%; ttft p99 100 ms → 500 ms (+400%); "
         "service back at +22.0s, 4 s after rollback")
     row = impact_row(impact, 100.0)
-    assert (row.failed, row.worst, row.back) == ("30/40", "0%", "+22.0s (4 s after rollback)")
+    assert (row.failed, row.worst, row.back) == ("30/40 (2 degraded)", "0%", "+22.0s (4 s after rollback)")
 
 
 def test_gauges_keep_the_highest_sample_per_bucket_per_source():

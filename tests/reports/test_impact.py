@@ -57,7 +57,7 @@ def test_the_kill_costs_its_errors_by_class_and_is_back_after_its_own_rollback(r
 
 def test_the_slow_fault_costs_latency_not_errors(results):
     slow = next(i for i in results.impacts if i.fault == "slow")
-    assert slow.errors == 0 and slow.worst_success_rate == 1.0
+    assert slow.errors == 0 and slow.degraded == 0 and slow.worst_success_rate == 1.0
     assert slow.latency_during == pytest.approx(0.5) and slow.latency_change == pytest.approx(4.0, rel=1e-4)
     assert slow.status == "back" and slow.back_at == T0 + 32 and slow.back_after == pytest.approx(0.0)
 
