@@ -205,7 +205,11 @@ def render_chart(chart: Chart) -> str:
                        f'<text x="{w - _RIGHT - 4}" y="{label_y:.1f}" class="slo-label" text-anchor="end">'
                        f'{escape(threshold.label)}</text>')
         else:
-            out.append(f'<text x="{w - _RIGHT - 4}" y="{_TOP + 11}" class="slo-label" text-anchor="end">'
+            label_y = _TOP + plot_h - 6          # bottom right: the top rows hold the phase names
+            while any(abs(label_y - other) < 12 for other in taken):
+                label_y -= 12
+            taken.append(label_y)
+            out.append(f'<text x="{w - _RIGHT - 4}" y="{label_y:.1f}" class="slo-label" text-anchor="end">'
                        f'↑ {escape(threshold.label)} (off scale)</text>')
     if chart.stacked:
         for (label, color), (bottom, top) in zip(labels, layers, strict=True):
