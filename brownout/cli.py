@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from brownout import __version__
 from brownout.errors import BrownoutError, SpecError, SpecErrors
-from brownout.exit_codes import EXIT_CODES, interrupted_exit_code
+from brownout.exit_codes import EXIT_CODES
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -43,12 +43,6 @@ def _count(low: int, high: int):
     return parse
 
 
-def _print_commands(spec: Any) -> None:
-    """Every command the file can run, as it would run: an experiment file that runs commands is a script."""
-    for fault, step, line in spec.commands():
-        print(f"  runs: fault '{fault}' {step}: {line}")
-
-
 def _allow_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-path", action="append", default=[], metavar="DIR",
                         help="a folder outside the repository root that included fragments and data files may come "
@@ -56,6 +50,7 @@ def _allow_path(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from brownout.experiments.dryrun import command_lines, timeline_lines
     from brownout.experiments.loading import load_experiment, validate_paths
 
     allow = [Path(p) for p in args.allow_path]
@@ -67,7 +62,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _print_spec_errors(errors)
         else:
             print(f"ok: {path}")
-            _print_commands(load_experiment(path, allow=allow).spec)
+            spec = load_experiment(path, allow=allow).spec
+            print("\n".join([*command_lines(spec), *timeline_lines(spec)]))
     total_errors = sum(len(e) for _, e in results)
     if bad:
         _err(f"{bad} of {len(results)} file(s) invalid, {total_errors} error(s)")
@@ -84,8 +80,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from brownout.experiments.console import Console
+    from brownout.experiments.dryrun import dry_run
+    from brownout.experiments.final import finish
     from brownout.experiments.loading import load_experiment
-    from brownout.experiments.runner import RunOptions, RunStatus, run_experiment
+    from brownout.experiments.runner import RunOptions, run_experiment
 
     loaded = load_experiment(Path(args.file), allow=[Path(p) for p in args.allow_path])  # SpecError(s) -> exit 2
     options = RunOptions(
@@ -94,32 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         workers=args.workers,
     )
-    outcome = run_experiment(loaded, options, Console(args.log_format))
-    if outcome.status is RunStatus.DRY_RUN:
-        print(f"dry run of '{loaded.spec.metadata.name}': nothing was injected")
-        _print_commands(loaded.spec)
-        sandbox = loaded.spec.target.sandbox
-        if sandbox is not None and not sandbox.attach:
-            print("  (a sandbox was started only to resolve the targets below and is stopped again; a real run starts its own)")
-        for res in outcome.resolutions:
-            print(f"  fault '{res.fault}' ({res.kind}): {res.action} [{len(res.targets)} of {res.candidates} matching]")
-            for target in res.targets:
-                print(f"    - {target.kind} {target.name} {json.dumps(target.detail)}")
-        return 0
-    print(f"verdict: {outcome.status.value}" + (f" ({outcome.message})" if outcome.message else ""))
-    if outcome.score is not None:
-        print(f"resilience score: {outcome.score:.0f}/100")
-    else:
-        print("resilience score: — (only runs that passed or failed are scored)")
-    for line in outcome.harness:
-        print(f"  harness self-check: {line} (latency objectives are inconclusive; availability still counts)")
-    for line in outcome.findings:
-        print(f"  not met: {line}")
-    for kind, path in outcome.outputs.items():
-        print(f"{kind}: {path}")
-    if outcome.status is RunStatus.INTERRUPTED:
-        return interrupted_exit_code(outcome.signum)
-    return EXIT_CODES[outcome.status.value]
+    console = Console(args.log_format)
+    if args.dry_run:
+        return dry_run(loaded, options, console)
+    return finish(run_experiment(loaded, options, console), console)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

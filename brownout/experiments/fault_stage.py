@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from brownout.errors import BrownoutError, InjectError
+from brownout.experiments.console import fields_text, rollback_line
 from brownout.experiments.fault_plan import PlannedWindow
 from brownout.experiments.journal import OpenFault
 from brownout.experiments.rollback import UndoResult, undo_or_close
@@ -98,7 +99,7 @@ class FaultStage:
         run.event("fault_injected", window.fault.name, **detail)
         if record.region:
             run.event("region_down", record.region)
-        run.log(f"injected '{window.fault.name}': {driver.describe()} {detail}", event="fault_injected",
+        run.log(f"injected '{window.fault.name}': {driver.describe()} ({fields_text(detail)})", event="fault_injected",
                 fault=window.fault.name, kind=window.fault.kind, detail=detail)
         self.warn_if_late(window.fault.name, "injected", record.injected_at, window.inject_at)
 
@@ -119,7 +120,7 @@ class FaultStage:
             run.event("fault_rolled_back", name, attempts=result.attempts)
             if applied.record.region:
                 run.event("region_up", applied.record.region)
-            run.log(f"rolled back '{name}'", event="fault_rolled_back", fault=name)
+            run.log(rollback_line(name, result.detail), event="fault_rolled_back", fault=name)
         else:
             applied.record.error = result.error
             run.event("fault_rollback_failed", name, error=result.error)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import httpx
 
 from brownout.errors import TargetError
+from brownout.experiments.console import fields_text
 from brownout.experiments.journal import Journal, OpenFault
 from brownout.http_options import MAX_REDIRECTS, HttpOptions
 from brownout.experiments.signals import SignalGate
@@ -175,7 +176,7 @@ class TargetSession:
         self.links.append((self.journal.fault_intent(entry_id, handle.to_dict(), self.owned_urls()), handle))
         detail = link.inject(handle)
         self.journal.fault_applied(entry_id, detail, handle.to_dict())
-        self.log(f"{link.spec.name}: {detail}")
+        self.log(f"{link.spec.name}: {fields_text(detail)}")
 
     def auth_headers(self) -> dict[str, str]:
         headers = dict(self.headers)

@@ -115,7 +115,7 @@ class SandboxReplicaKillDriver(_SandboxDriver):
 
     @classmethod
     def rollback(cls, handle: FaultHandle) -> dict[str, Any]:
-        return {"note": "killed replicas are restarted by the supervisor; nothing to undo"}
+        return {"undone": False, "note": "killed replicas are restarted by the supervisor"}
 
     @classmethod
     def wait_ready(cls, handle: FaultHandle, timeout: float) -> float | None:

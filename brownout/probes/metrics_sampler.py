@@ -24,6 +24,7 @@ import httpx
 from brownout.spec.metrics import MetricsEndpoint, MetricsSampling
 from brownout.rundata.timeline import PhaseWindow
 from brownout.rundata.clock import RunClock
+from brownout.rundata.gauges import Sample
 from brownout.probes.background import BackgroundLoop
 from brownout.probes.sink import JsonlSink
 
@@ -41,18 +42,6 @@ _START_TIMEOUT = 10.0
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$")
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
-
-
-@dataclass(frozen=True)
-class Sample:
-    t: float                    # run-clock seconds when the scrape started
-    endpoint: str
-    metric: str
-    labels: dict[str, str]
-    value: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,27 @@ from __future__ import annotations
 from brownout.reports.models import WindowMetrics
 from brownout.reports.results import RunResults
 
-__all__ = ["TOP_CLASSES", "arrivals_line", "class_table", "failure_lines", "top_classes", "usage_line"]
+__all__ = ["TOP_CLASSES", "arrivals_line", "class_table", "counts_text", "failure_lines", "top_classes", "usage_line"]
 
 TOP_CLASSES = 3
 PHASES = ("baseline", "fault", "recovery", "run")
+
+
+def counts_text(counts: dict[str, int], n: int = TOP_CLASSES) -> str:
+    """`timeout 12, http_5xx 8, 2 more classes 3`: the n largest of counts given most first; "" for none."""
+    items = list(counts.items())
+    text = ", ".join(f"{name} {count}" for name, count in items[:n])
+    rest = sum(count for _, count in items[n:])
+    if rest:
+        text += f", {len(items) - n} more classes {rest}"
+    return text
 
 
 def top_classes(window: WindowMetrics, n: int = TOP_CLASSES) -> str:
     """`timeout 12, http_5xx 8 (HTTP 503 ×8)`: the n largest error classes, statuses after; "" without failures."""
     if not window.errors_by_class:
         return ""
-    items = list(window.errors_by_class.items())
-    text = ", ".join(f"{name} {count}" for name, count in items[:n])
-    rest = sum(count for _, count in items[n:])
-    if rest:
-        text += f", {len(items) - n} more classes {rest}"
+    text = counts_text(window.errors_by_class, n)
     if window.errors_by_status:
         text += " (" + ", ".join(f"HTTP {status} ×{count}" for status, count in window.errors_by_status.items()) + ")"
     return text

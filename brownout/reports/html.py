@@ -13,17 +13,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from brownout.rundata.timeline import FAULT_DRIFT_WARNING
-from brownout.reports.charts import Band, Chart, Line, Marker, StackedBars, render_chart, render_stacked_bars
 from brownout.reports.failures import arrivals_line, class_table, usage_line
 from brownout.reports.accuracy import accuracy_view
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_time, format_value
-from brownout.reports.markdown import PHASE_ROWS, SATURATED_BANNER, fault_timings, phase_cell, status_note
+from brownout.reports.impact_text import impact_line, impact_row
+from brownout.reports.markdown import SATURATED_BANNER, fault_timings, status_note
+from brownout.reports.phases import phase_table
 from brownout.reports.models import HarnessCheck, ObjectiveResult
 from brownout.reports.results import SCORED_VERDICTS, RunResults
+from brownout.reports.run_charts import failure_chart, timeline_charts
 from brownout.reports.selfcheck import FIGURES
 
-__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "failure_chart", "harness_rows", "render_html", "template_env", "timeline_charts",
-           "write_html"]
+__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "harness_rows", "render_html", "template_env", "write_html"]
 
 # Symbols every stock font has (DejaVu, Liberation): the Markdown's emoji render as empty boxes on a
 # machine without a colour-emoji font, and the report must read the same everywhere.
@@ -95,53 +96,6 @@ def template_env() -> Environment:
     return env
 
 
-def timeline_charts(results: RunResults) -> list[str]:
-    """Throughput (requests, tokens), outcome rates and TTFT over time buckets, fault windows shaded, events ticked."""
-    t0 = results.timeline.run_start
-    x = [(b.start + b.end) / 2 - t0 for b in results.buckets]
-    bands = [Band(f.injected_at - t0, (f.rolled_back_at or results.timeline.run_end or f.injected_at) - t0,
-                  f"fault {f.fault} ({f.kind})")
-             for f in results.timeline.faults if f.injected_at is not None]
-    markers = [Marker(p.start - t0, p.name, strong=True) for p in results.timeline.phases]
-    markers += [Marker(e.t - t0, f"{e.kind}: {e.name}") for e in results.timeline.events if e.kind != "phase_started"]
-    recovery = results.recovery
-    if recovery.recovered_at is not None and recovery.value is not None:  # time to recover, marked where it ends
-        markers.append(Marker(recovery.recovered_at - t0,
-                              f"recovered ({format_value(recovery.value, 'time_to_recover')})", strong=True))
-    end = results.timeline.run_end or (results.buckets[-1].end if results.buckets else t0)
-    common: dict[str, Any] = dict(x_max=end - t0, bands=bands, markers=markers)
-
-    def series(attr: str) -> list[float | None]:
-        return [getattr(b, attr) for b in results.buckets]
-
-    charts = [
-        Chart("Throughput (requests/s)", x, [
-            Line("answered", series("requests_per_s")),
-            Line("goodput", series("goodput"), "#16a34a"),
-        ], **common),
-        Chart("Output tokens/s", x, [Line("output tokens/s", series("output_tokens_per_s"), "#0891b2")], **common),
-        Chart("Outcome rates", x, [
-            Line("success", series("success_rate"), "#16a34a"),
-            Line("degraded", series("degraded_rate"), "#d97706"),
-            Line("error", series("error_rate"), "#dc2626"),
-            Line("throttled", series("throttle_rate"), "#7c3aed"),
-        ], y_format="{:.0%}", y_max=1.0, **common),
-        Chart("TTFT (s)", x, [
-            Line("p95", series("ttft_p95"), "#2563eb"),
-            Line("p50", series("ttft_p50"), "#0891b2"),
-            Line("p95 adjusted (failed = ∞)", series("ttft_p95_adjusted"), "#dc2626"),
-        ], **common),
-    ]
-    return [render_chart(c) for c in charts]
-
-
-def failure_chart(results: RunResults) -> str:
-    """Failed requests per phase, stacked by error class (HTTP statuses are in the table only: they overlap)."""
-    phases, rows = class_table(results)
-    series = [(label, counts) for label, counts in rows if not label.startswith("HTTP ")]
-    return render_stacked_bars(StackedBars("Failed requests by error class", phases, series))
-
-
 def render_html(results: RunResults) -> str:
     t0 = results.timeline.run_start
     failure_phases, failure_rows = class_table(results)
@@ -150,8 +104,9 @@ def render_html(results: RunResults) -> str:
         verdict_badge=VERDICT_BADGES[results.verdict],
         status_badges=STATUS_BADGES,
         charts=[Markup(svg) for svg in timeline_charts(results)],
-        phase_names=[p for p in ("baseline", "fault", "recovery", "run") if p in results.phases],
-        phase_rows=[(row[0], {p: phase_cell(results, p, row) for p in results.phases}) for row in PHASE_ROWS],
+        phase_table=phase_table(results),
+        impacts=[(i, impact_line(i, t0), impact_row(i, t0)) for i in results.impacts],
+        back_at={(i.fault, i.injected_at): i for i in results.impacts},
         spec_yaml=yaml.safe_dump(results.spec, sort_keys=False, allow_unicode=True),
         events=sorted(results.timeline.events, key=lambda e: e.t),
         t0=t0,

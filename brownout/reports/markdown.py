@@ -10,34 +10,19 @@ from brownout.rundata.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
 from brownout.reports.accuracy import accuracy_lines
 from brownout.reports.failures import arrivals_line, failure_lines
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_value
+from brownout.reports.impact_text import impact_line, impact_row
 from brownout.reports.models import ObjectiveResult
+from brownout.reports.phases import phase_table
 from brownout.reports.results import RunResults
 
-__all__ = ["PHASE_ROWS", "STATUS_BADGES", "VERDICT_BADGES", "FaultTiming", "fault_timings", "phase_cell",
-           "render_markdown", "status_note", "write_markdown"]
+__all__ = ["STATUS_BADGES", "VERDICT_BADGES", "FaultTiming", "fault_timings", "render_markdown", "status_note",
+           "write_markdown"]
 
 VERDICT_BADGES = {"passed": "✅ passed", "failed": "❌ failed", "inconclusive": "❔ inconclusive", "aborted": "🛑 aborted",
                   "not_steady": "⚠️ not steady", "error": "💥 error", "interrupted": "⏹️ interrupted"}
 STATUS_BADGES = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "❔ inconclusive"}
 SATURATED_BANNER = "The load generator was saturated: latency figures are not trustworthy"
 
-PHASE_ROWS: list[tuple[str, str, str, str | None, bool]] = [
-    # label, metric (for units), attribute or latency metric, stat, adjusted
-    ("requests", "", "requests", None, False),
-    ("abandoned by the harness (not counted)", "", "abandoned", None, False),
-    ("success rate", "success_rate", "success_rate", None, False),
-    ("degraded rate", "degraded_rate", "degraded_rate", None, False),
-    ("error rate", "error_rate", "error_rate", None, False),
-    ("throttle rate", "throttle_rate", "throttle_rate", None, False),
-    ("TTFT p95", "ttft", "ttft", "p95", False),
-    ("TTFT p95 (adjusted)", "ttft", "ttft", "p95", True),
-    ("ITL p95", "itl", "itl", "p95", False),
-    ("E2E p95", "e2e", "e2e", "p95", False),
-    ("output tokens/s", "output_tokens_per_s", "output_tokens_per_s", None, False),
-    ("goodput", "goodput", "goodput", None, False),
-    ("error budget burn", "error_budget_burn", "error_budget_burn", None, False),
-]
-"""The rows of every phase comparison table (Markdown and HTML)."""
 
 
 def _escape(text: str) -> str:
@@ -95,16 +80,20 @@ def _late_faults(timeline: Timeline) -> list[str]:
     return lines + [""]
 
 
-def phase_cell(results: RunResults, phase: str, row: tuple[str, str, str, str | None, bool]) -> str:
-    _, metric, attr, stat, adjusted = row
-    window = results.phases.get(phase)
-    if window is None:
-        return "—"
-    if stat is None:
-        value = getattr(window, attr)
-        return str(value) if attr in ("requests", "abandoned") else format_value(value, metric)
-    stats = (window.latency_adjusted if adjusted else window.latency)[attr]
-    return format_value(getattr(stats, stat), metric)
+def _impact_lines(results: RunResults) -> list[str]:
+    """One line per fault (what it hit, when, what it cost, when the service was back); a table for several."""
+    t0 = results.timeline.run_start
+    if not results.impacts:
+        return []
+    if len(results.impacts) == 1:
+        return [f"**Impact:** {_escape(impact_line(results.impacts[0], t0))}", ""]
+    lines = ["**Impact per fault:**", "", "| fault | hit | window | failed | error classes | worst success | latency | back |",
+             "|---|---|---|---|---|---|---|---|"]
+    for impact in results.impacts:
+        r = impact_row(impact, t0)
+        cells = [r.fault, r.hit, r.window, r.failed, r.classes, r.worst, r.latency, r.back]
+        lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+    return lines + [""]
 
 
 def _objective_rows(rows: list[ObjectiveResult]) -> list[str]:
@@ -123,6 +112,7 @@ def render_markdown(results: RunResults) -> str:
     ]
     if results.message:
         lines += [f"> {results.message}", ""]
+    lines += _impact_lines(results)
     if results.harness.saturated:
         lines += [f"> **⚠️ {SATURATED_BANNER}.** Latency objectives are inconclusive; availability still counts.", ">"]
         lines += [f"> - {_escape(reason)}" for reason in results.harness.reasons] + [""]
@@ -135,10 +125,13 @@ def render_markdown(results: RunResults) -> str:
     if failed_steady:
         lines += ["**Steady state not met:**", "", "| check | objective | phase | actual | margin | status |",
                   "|---|---|---|---|---|---|"] + _objective_rows(failed_steady) + [""]
-    phases = [p for p in ("baseline", "fault", "recovery") if p in results.phases]
-    if phases:
-        lines += ["| metric | " + " | ".join(phases) + " |", "|---" * (len(phases) + 1) + "|"]
-        lines += [f"| {row[0]} | " + " | ".join(phase_cell(results, p, row) for p in phases) + " |" for row in PHASE_ROWS]
+    table = phase_table(results, ("baseline", "fault", "recovery"))
+    if table.phases:
+        heads = [h for p in table.phases for h in ([p] + ([f"{p} vs baseline"] if p in table.compared else []))]
+        lines += ["| metric | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+        lines += [f"| {row.label} | " + " | ".join(c for p in table.phases for c in
+                                                    ([row.cells[p]] + ([row.changes[p]] if p in table.compared else [])))
+                  + " |" for row in table.rows]
         lines.append("")
     failures = failure_lines(results)
     if failures:

@@ -18,6 +18,7 @@ __all__ = [
     "Arrivals",
     "BucketMetrics",
     "FailoverResult",
+    "GaugeSeries",
     "HarnessCheck",
     "LatencyStats",
     "ObjectiveResult",
@@ -114,6 +115,18 @@ class BucketMetrics(ResultModel):
     ttft_p95: Value
     ttft_p95_adjusted: Value
     accuracy: Value = None
+    latency: dict[str, dict[str, Value]] = Field(
+        default_factory=dict, description="Metric (ttft, itl, e2e) -> p50/p95/p99 in seconds; a metric with no sample is absent.")
+    errors_by_class: dict[str, int] = Field(default_factory=dict, description="Failed requests by error class, most first.")
+    regions: dict[str, int] = Field(default_factory=dict, description="Answered requests by the region that served them.")
+
+
+class GaugeSeries(ResultModel):
+    """One sampled gauge (metrics.jsonl) from one source, its highest sample per time bucket (aligned with buckets)."""
+
+    metric: str
+    source: str = Field(description="Endpoint, with the series' labels when it has any.")
+    values: list[Value]
 
 
 class RecoveryResult(ResultModel):

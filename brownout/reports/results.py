@@ -20,13 +20,16 @@ from pydantic import ConfigDict, Field
 from brownout.exit_codes import EXIT_CODES
 from brownout.spec.experiment import Experiment
 from brownout.rundata.timeline import Timeline
+from brownout.rundata.gauges import Sample
 from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
 from brownout.reports.metrics.failures import arrival_counts
+from brownout.reports.metrics.gauges import gauge_series
 from brownout.reports.models import (
     Arrivals,
     BucketMetrics,
     FailoverResult,
+    GaugeSeries,
     HarnessCheck,
     ObjectiveResult,
     ProbeSummary,
@@ -35,11 +38,12 @@ from brownout.reports.models import (
     ScoreComponent,
     WindowMetrics,
 )
+from brownout.reports.impact import FaultImpact, fault_impacts
 from brownout.reports.score import resilience_score
-from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics
+from brownout.reports.scoring import bucket_series, definitions, effective_scoring, phase_metrics, window_metrics
 from brownout.reports.selfcheck import judge_harness, untrusted
 from brownout.reports.slo import evaluate_slos, evaluate_steady_state, steady_state_held, steady_state_windows
-from brownout.reports.window import in_window, phase_windows
+from brownout.reports.window import Window, in_window, phase_windows
 from brownout.rundata.harness import HarnessObservations
 from brownout.rundata.run import InputFile
 
@@ -120,7 +124,11 @@ class RunResults(ResultModel):
     arrivals: Arrivals | None = Field(None, description="Open-loop arrivals: scheduled = sent + dropped (none in closed loop).")
     buckets: list[BucketMetrics]
     bucket_width: float
+    gauges: list[GaugeSeries] = Field(default_factory=list, description="Sampled infrastructure gauges (metrics.jsonl), "
+                                      "highest sample per bucket.")
     recovery: RecoveryResult
+    impacts: list[FaultImpact] = Field(default_factory=list, description="Each fault window's cost to users and "
+                                       "when the service was back (`reports.impact`).")
     failovers: list[FailoverResult]
     timeline: Timeline
     probes: list[ProbeSummary]
@@ -169,6 +177,7 @@ def build_results(
     inputs: Iterable[InputFile] = (),
     exit_code: int | None = None,
     harness: HarnessObservations | None = None,
+    gauges: Iterable[Sample] = (),
 ) -> RunResults:
     """Score a finished (or aborted) run.
 
@@ -178,7 +187,8 @@ def build_results(
     harness could not judge; else `failed`. Any other status is the verdict as
     is. `steady_state` takes the results the runner evaluated live; without them
     they are evaluated here over the same windows (`steady_state_windows`).
-    `harness` is what the runner measured of its own health (`judge_harness`).
+    `harness` is what the runner measured of its own health (`judge_harness`); `gauges` the sampled
+    infrastructure metrics, charted per bucket.
     Only `passed` and `failed` runs get a score.
     """
     records = request_frame(records_df)
@@ -203,6 +213,9 @@ def build_results(
                                           harness_saturated=check.saturated)
                          if verdict in SCORED_VERDICTS else (None, []))
     scheduled, sent, dropped, unsent = arrival_counts(records)
+    buckets = bucket_series(records, timeline, scoring, runs)
+    impacts = fault_impacts(spec, records, timeline, scoring, phases.get("baseline"), buckets,
+                            lambda frame, window: window_metrics(frame, runs, window, scoring, probe_names))
     return RunResults(
         arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
         experiment=spec.metadata.name,
@@ -218,9 +231,11 @@ def build_results(
         steady_state_held=steady_state_held(steady_state),
         harness=check,
         phases=phases,
-        buckets=bucket_series(records, timeline, scoring, runs),
+        buckets=buckets,
         bucket_width=scoring.bucket,
+        gauges=gauge_series(gauges, [Window(f"bucket{i}", b.start, b.end) for i, b in enumerate(buckets)]),
         recovery=recovery,
+        impacts=impacts,
         failovers=failovers,
         timeline=timeline,
         probes=probe_summaries(runs),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from brownout.reports.results import RunResults, build_results
+from brownout.rundata.gauges import Sample, load_samples
 from brownout.rundata.probes import ProbeResult, load_probe_results
 from brownout.rundata.records import load_records
 from brownout.rundata.run import RunFacts, RunFolder
@@ -29,6 +30,7 @@ class SavedRun:
     spec: Experiment
     records: pd.DataFrame
     probes: list[ProbeResult]
+    gauges: list[Sample]
 
 
 def load_saved(path: Path) -> SavedRun:
@@ -37,7 +39,7 @@ def load_saved(path: Path) -> SavedRun:
     facts = RunFacts.read(folder)
     return SavedRun(folder, facts, Experiment.model_validate(facts.spec),
                     load_records([folder.records] if folder.records.exists() else []),
-                    load_probe_results(folder.probes))
+                    load_probe_results(folder.probes), load_samples(folder.metrics))
 
 
 def score_saved(saved: SavedRun) -> RunResults:
@@ -52,4 +54,5 @@ def score_saved(saved: SavedRun) -> RunResults:
         harness=facts.harness,
         records_paths=facts.records_paths,
         inputs=facts.inputs,
+        gauges=saved.gauges,
     )

@@ -14,7 +14,7 @@ from brownout.spec.experiment import Experiment
 from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.rundata.timeline import Timeline
 from brownout.reports.metrics import accuracy as answers
-from brownout.reports.metrics import failures, latency, outcomes, throughput
+from brownout.reports.metrics import breakdown, failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics
 from brownout.reports.metrics.frames import probe_frame
@@ -155,6 +155,9 @@ def bucket_series(
             ttft_p95=latency.percentile(ttft, 95),
             ttft_p95_adjusted=latency.percentile(table.sample(at, "ttft", adjusted=True), 95),
             accuracy=judged.accuracy(window),
+            latency=breakdown.bucket_latency(table, at),
+            errors_by_class=breakdown.class_counts(table, at),
+            regions=breakdown.region_counts(table, at),
         ))
     return series
 

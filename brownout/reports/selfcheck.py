@@ -75,5 +75,5 @@ def untrusted(result: ObjectiveResult, check: HarnessCheck) -> ObjectiveResult:
         return result
     return result.model_copy(update={
         "status": "inconclusive", "inconclusive_reason": "harness", "passed": False,
-        "message": f"inconclusive, {'; '.join(check.reasons)}; {result.message}",
+        "message": f"{'; '.join(check.reasons)}; {result.message}",   # the status says inconclusive already
     })

@@ -11,10 +11,10 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from brownout.spec.base import Name, StrictModel
-from brownout.spec.units import Duration, parse_duration
+from brownout.spec.units import FROM_FILE, Duration, parse_duration
 
 __all__ = [
     "LATENCY_METRICS",
@@ -47,6 +47,8 @@ RECOVERY_WATCH_METRICS = frozenset(
     | {f"{metric}_{stat}" for metric in LATENCY_METRICS for stat in _STATS}
 )
 """What `scoring.recovery_watch` may name: outcome rates, throughputs and `<latency metric>_<stat>` (e.g. `e2e_p99`)."""
+DURATION_METRICS = LATENCY_METRICS | {"time_to_recover", "failover_time", "failback_time"}
+"""Metrics in seconds: a file spells their thresholds with a unit (`2s`, `1500ms`)."""
 Op = Literal["<", "<=", ">", ">="]
 _PERCENT = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*%$")
 SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate", "accuracy"})
@@ -86,7 +88,22 @@ class Objective(StrictModel):
     op: Op = Field(..., description="Comparison: actual OP threshold must hold.")
     threshold: float = Field(..., description="Number, percentage ('95%') or duration ('2s', in seconds).")
 
-    _parse_threshold = field_validator("threshold", mode="before")(_threshold)
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _parse_threshold(cls, value: Any, info: ValidationInfo) -> Any:
+        """`95%`, `2s` and numbers; from a file, a duration metric's bare number and a share above 1 are refused
+        (`threshold: 2` on ttft reads as seconds to one reader and ms to another; `95` on success_rate is 9500%)."""
+        metric = info.data.get("metric")
+        bare = isinstance(value, (int, float)) and not isinstance(value, bool)
+        from_file = isinstance(info.context, dict) and info.context.get(FROM_FILE)
+        if from_file and bare and metric in DURATION_METRICS and value != 0:
+            raise ValueError(f"threshold {value:g} of '{metric}' needs a unit: write '{value:g}s' or '{value * 1000:g}ms'")
+        if bare and metric in SHARE_METRICS and value > 1:
+            raise ValueError(f"threshold {value:g} of '{metric}' is beyond 100%: a share is 0..1; write '{value:g}%' "
+                             f"for {value:g} percent")
+        return _threshold(value)
+
+    _parse_threshold.__func__.accepts_json = _threshold.accepts_json  # type: ignore[attr-defined]  # for `brownout schema`
 
     @model_validator(mode="after")
     def _stat_fits_metric(self) -> "Objective":

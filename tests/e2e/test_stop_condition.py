@@ -1,6 +1,7 @@
 """A stop condition aborts a run that goes too far, and the faults are still rolled back."""
 
 import json
+from pathlib import Path
 import textwrap
 
 import pytest
@@ -64,9 +65,20 @@ def test_json_log_format_gives_parseable_progress_and_events(brownout_env, tmp_p
           - {name: oom, kind: sandbox.gpu-oom, gpu_memory: 64MiB, schedule: {start: 0s, duration: 2s}}
     """))
     proc = run_brownout(["run", str(experiment), "--out", str(tmp_path / "out"), "--log-format", "json"], brownout_env, timeout=120)
-    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
-    assert lines and len(lines) == len([x for x in proc.stderr.splitlines() if x.strip()]), proc.stderr
-    events = [line.get("event") for line in lines]
+    assert proc.stdout.strip(), proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]    # every stdout line is JSON, nothing else
+    assert all({"event", "level", "ts", "message"} <= set(line) for line in lines), lines
+    stamps = [line["ts"] for line in lines]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps), "ts orders the lines"
+    events = [line["event"] for line in lines]
     assert "progress" in events and "fault_injected" in events and "fault_rolled_back" in events
     progress = next(line for line in lines if line.get("event") == "progress")
     assert {"phase", "sent", "ok", "failed", "in_flight", "achieved_rate"} <= set(progress)
+    assert events.count("result") == 1 and events[-1] == "result"
+    result = lines[-1]
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert (result["verdict"], result["score"], result["exit_code"]) == (saved["verdict"], saved["score"], proc.returncode)
+    assert set(result["outputs"]) >= {"json", "junit", "markdown", "html", "records"}
+    assert all(Path(path).exists() for path in result["outputs"].values())
+    injected = next(line for line in lines if line["event"] == "fault_injected")
+    assert "{" not in injected["message"], injected       # words, not a dict repr

@@ -153,6 +153,17 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
         return path
 
+    def screenshot_of(self, selector: str, index: int, path: Path) -> Path:
+        """A PNG of the `index`-th element matching `selector`, as laid out at the browser's width."""
+        box = self.evaluate(f"(() => {{ const r = document.querySelectorAll({json.dumps(selector)})[{index}]"
+                            ".getBoundingClientRect(); return [r.x, r.y + window.scrollY, r.width, r.height]; })()")
+        x, y, width, height = box
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={"x": x, "y": y, "width": width, "height": height, "scale": 1})["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
     def close(self) -> None:
         if self.ws is not None:
             self.ws.close()

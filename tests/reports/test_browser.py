@@ -1,6 +1,7 @@
 """The HTML report of a real sandbox run, opened in headless Chromium at 1280 px as a reader would.
 
-The screenshot is kept in `test-artifacts/report.png` (gitignored) for people and CI to look at.
+The screenshot is kept in `test-artifacts/report.png` (gitignored) for people and CI to look at, with one
+of each chart family (`chart-N.png`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ pytestmark = pytest.mark.slow
 
 EXPERIMENT = REPO / "tests" / "reports" / "experiments" / "tiny-region-down.yaml"
 ARTIFACT = REPO / "test-artifacts" / "report.png"
+FAMILIES = ("Throughput", "Output tokens/s", "Outcome rates", "TTFT", "ITL", "E2E", "Failed requests/s by error class",
+            "Answered requests/s by region", "Probes", "Gauge ", "Failed requests by error class")
+"""One screenshot each (test-artifacts/chart-N.png): steps, stacked areas, the probe strip, gauges, bars."""
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,13 @@ def test_report_of_a_real_run_loads_cleanly_in_chromium_and_shows_the_verdict(ch
     with Browser(chromium, tmp_path / "profile", width=1280) as browser:
         load = browser.load((out / "report.html").as_uri())
         charts = browser.evaluate("[...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)")
+        labels = browser.evaluate("[...document.querySelectorAll('svg.chart')].map(s => s.getAttribute('aria-label'))")
+        hover = browser.evaluate("document.querySelector('svg.chart rect.hover title').textContent")
         verdict = browser.evaluate("document.querySelector('.big[class*=verdict-]').innerText")
         browser.screenshot(ARTIFACT)
+        shots = {family: browser.screenshot_of("svg.chart", next(i for i, label in enumerate(labels) if label.startswith(family)),
+                                               ARTIFACT.with_name(f"chart-{k}.png"))
+                 for k, family in enumerate(FAMILIES) if any(label.startswith(family) for label in labels)}
         index = browser.load(write_index(tmp_path).as_uri())
 
     assert load.errors == []
@@ -64,7 +73,11 @@ def test_report_of_a_real_run_loads_cleanly_in_chromium_and_shows_the_verdict(ch
     assert verdict == "✗ failed"
     assert "available-during-fault" in load.text and "resilience score" in load.text
     assert load.scroll_width <= 1280, "the page scrolls sideways at 1280 px"
-    assert len(charts) == 5 and all(1100 <= w <= 1240 for w in charts), charts  # 4 timelines, failures by class
+    assert all(1100 <= w <= 1240 for w in charts), charts
+    assert set(shots) == set(FAMILIES), labels          # every chart family is drawn for a fragile region loss
+    assert all(path.stat().st_size > 5_000 for path in shots.values()), {f: p.stat().st_size for f, p in shots.items()}
+    assert " to " in hover and "answered" in hover, hover      # a bucket's values on hover
+    assert "Impact: east-down (sandbox.region-down" in load.text and "requests failed (" in load.text
     assert "Failures by class" in load.text
     assert ARTIFACT.stat().st_size > 50_000
     assert index.errors == [] and "tiny-region-down" in index.text and index.scroll_width <= 1280

@@ -110,7 +110,7 @@ def test_an_inconclusive_run_keeps_exit_6_and_its_harness_objectives_are_no_regr
     verdict = judge(busy)
     assert not verdict.passed and verdict.exit_code == 6
     assert verdict.reasons[0].startswith("inconclusive: the load generator was saturated")
-    assert verdict.reasons[1].startswith("slo 'ttft' (fault) inconclusive: inconclusive, the load generator was saturated")
+    assert verdict.reasons[1].startswith("slo 'ttft' (fault) inconclusive: the load generator was saturated")
     assert verdict.headline == "gate: inconclusive (busy, verdict inconclusive, score —)"
     against = judge(busy, passing(busy, 95.0), max_score_drop=5)     # ttft passed in the baseline
     assert against.exit_code == 6 and not any(r.startswith("regression") for r in against.reasons)

@@ -183,7 +183,7 @@ def test_markdown_summary_and_step_summary(results, tmp_path, monkeypatch):
     assert "❌ failed" in text and f"resilience score {results.score:.0f}/100" in text
     assert "| avail | `success_rate >= 0.9` | fault | 0% | -90 pp | ❌ fail |" in text
     assert "| TTFT p95 (adjusted) | 100 ms | ∞ | ∞ |" in text
-    assert "| throttle rate | 0% | 0% | 100% |" in text
+    assert "| throttle rate | 0% | 0% | +0 pp | 100% | +100 pp |" in text
     summary = tmp_path / "step_summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -198,7 +198,11 @@ def test_html_is_self_contained_with_charts_and_escaped_text(results, tmp_path):
     html = write_all(results, tmp_path)["html"].read_text()
     assert not RESOURCE_LOADS.search(html), RESOURCE_LOADS.search(html)
     assert "http://" not in html and "https://" not in html
-    assert html.count("<svg") == 5 and "<polyline" in html and 'class="band"' in html  # 4 timelines, failures by class
+    assert re.findall(r'<svg[^>]*aria-label="([^"]*)"', html) == [
+        "Throughput (requests/s)", "Output tokens/s", "Outcome rates", "TTFT, time to first token (ms)",
+        "E2E, whole-request latency (ms)", "Failed requests/s by error class", "Answered requests/s by region (served_by)",
+        "Probes: pass (green) / fail (red)", "Failed requests by error class"]   # no ITL: no request had gaps
+    assert '<path d="M' in html and 'class="band"' in html and 'class="band-name">east-down<' in html
     assert "verdict-failed" in html and "✗ failed" in html and "❌" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     for section in ("SLOs", "Phase comparison", "Probes", "Fault log", "Score breakdown", "Experiment as run", "Environment"):
@@ -210,7 +214,7 @@ def test_html_of_an_empty_run_renders():
     experiment = spec()
     result = build_results(experiment, {}, None, None, timeline(), environment=collect_environment(1))
     html = render_html(result)
-    assert "no data" in html and html.count("<svg") == 4
+    assert "no data" in html and html.count("<svg") == 2     # throughput and outcome rates; no latency drawn empty
 
 
 def test_raw_records_are_written_as_compressed_csv_from_the_jsonl_files(tmp_path):
@@ -274,7 +278,7 @@ def test_markdown_of_a_saturated_run_says_so_and_lists_the_late_fault(busy):
     assert "| ttft | `ttft.p95 <= 0.5` | fault | 2 s | -300% | ❔ inconclusive (harness saturated) |" in text
     assert "| avail | `success_rate >= 0.9` | fault | 100% | +10 pp | ✅ pass |" in text
     assert "- `east-down` (sandbox-region-down): injected 0.40 s late, rolled back 0.05 s late; lasted 9.65 s of 10 s planned" in text
-    assert "slow-link" not in text     # 0.1 s off plan is within FAULT_DRIFT_WARNING
+    assert "- `slow-link`" not in text     # 0.1 s off plan is within FAULT_DRIFT_WARNING
 
 
 def test_html_of_a_saturated_run_has_the_banner_the_self_check_and_the_fault_drift(busy):
@@ -304,7 +308,7 @@ def test_junit_skips_harness_inconclusive_cases_and_carries_the_verdict_as_prope
     slos = root.findall("testsuite")[0]
     assert (slos.get("failures"), slos.get("skipped")) == ("0", "1")
     skipped = slos.find("testcase[@name='ttft [fault]']/skipped").get("message")
-    assert skipped.startswith("inconclusive (harness saturated): inconclusive, the load generator was saturated: ")
+    assert skipped.startswith("inconclusive (harness saturated): the load generator was saturated: ")
     props = [(p.get("name"), p.get("value")) for p in slos.findall("properties/property")]
     assert props[:4] == [("brownout.verdict", "inconclusive"), ("brownout.exit_code", "6"), ("brownout.score", "—"),
                          ("brownout.harness.saturated", "true")]

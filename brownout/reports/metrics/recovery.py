@@ -108,9 +108,8 @@ def _recovery_start(timeline: Timeline) -> float | None:
     return fault.end if fault is not None else None
 
 
-def time_to_recover(
-    records: pd.DataFrame, timeline: Timeline, scoring: Scoring, watch: list[str], probes: pd.DataFrame | None = None
-) -> RecoveryResult:
+def time_to_recover(records: pd.DataFrame, timeline: Timeline, scoring: Scoring, watch: list[str],
+                    probes: pd.DataFrame | None = None, *, cut_holds: bool = False) -> RecoveryResult:
     """Formula: recovered_at - since. since: the last rollback, else the fault phase's end. From it, full
     `bucket`-wide buckets to the recovery phase's end; one with fewer than `recovery_min_requests`
     (non-abandoned) requests is not judged. recovered_at: start of the first judged bucket that begins
@@ -118,8 +117,9 @@ def time_to_recover(
     baseline-phase value: worse by at most max(recovery_tolerance * |baseline|, absolute), absolute being
     recovery_tolerance_latency for latency, recovery_tolerance_rate for rates, 0 for throughputs.
     never (inf): the last judged buckets are outside; inconclusive (None): nothing judged, no baseline,
-    or a within-tolerance tail shorter than the hold. Watching accuracy (golden runs in `probes` and checked
-    requests), a bucket without a judged answer is not judged either. Unit: seconds. Lower is better.
+    or a within-tolerance tail shorter than the hold (with `cut_holds`, such a tail counts as recovered: the
+    window was cut by the next fault of a game day, not by the run). Watching accuracy (golden runs in `probes`
+    and checked requests), a bucket without a judged answer is not judged either. Unit: seconds. Lower is better.
     """
     hold = scoring.hold_buckets()
     hold_text = f"{hold} bucket(s) ({format_value(hold * scoring.bucket, 'ttft')})"
@@ -159,6 +159,10 @@ def time_to_recover(
     if judged_buckets == 0:
         return inconclusive(f"no bucket after the fault had {scoring.recovery_min_requests} requests or more to judge",
                             baseline)
+    if stretch and cut_holds:
+        return RecoveryResult(status="recovered", value=stretch_start - since, recovered_at=stretch_start,
+                              baseline=baseline, reason=f"every watched metric within tolerance for the {stretch} judged "
+                              "bucket(s) before the next fault", **common)
     if stretch:
         return inconclusive(f"the run ended {stretch} judged bucket(s) into a stretch within tolerance, "
                             f"shorter than the hold of {hold_text}", baseline)

@@ -44,6 +44,8 @@ class RequestTable:
     itl: np.ndarray         # ITL gaps of successful requests, in request order
     itl_start: np.ndarray   # request i's gaps are itl[itl_start[i]:itl_start[i + 1]] (empty when it failed)
     abandoned: np.ndarray   # anchors of the abandoned requests, ascending
+    error_class: np.ndarray  # error class of each failed request (`unknown` when missing), None for the others
+    region: np.ndarray      # region of each request (records fall back to the raw served_by), None when unknown
 
     @classmethod
     def build(cls, records: pd.DataFrame, criteria: GoodputCriteria) -> RequestTable:
@@ -68,6 +70,8 @@ class RequestTable:
             itl=gaps[kept],
             itl_start=np.concatenate([[0], np.cumsum(lengths)]),
             abandoned=_by_anchor(records[is_abandoned(records)])[1],
+            error_class=np.where(rows["outcome"] == "failed", rows["error_class"].fillna("unknown").astype(str), None),
+            region=rows["region"].where(rows["region"].notna(), None).to_numpy(dtype=object),
         )
 
     def span(self, window: Window) -> slice:
