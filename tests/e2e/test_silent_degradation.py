@@ -37,7 +37,8 @@ def test_fails_on_accuracy_and_passes_on_availability(attached_sandbox, brownout
     for name, document in _variants(attached_sandbox.gateway_url).items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
-        runs[name] = (path, {**brownout_env, "BROWNOUT_HOME": f"{brownout_env['BROWNOUT_HOME']}-{name}"})
+        runs[name] = (path, {**brownout_env, "BROWNOUT_HOME": f"{brownout_env['BROWNOUT_HOME']}-{name}",
+                             "BROWNOUT_ALLOW_PATHS": str(REPO)})  # the copies read probes/golden/ by absolute path
 
     def stagger(name: str, process: subprocess.Popen) -> None:
         if name == "sandbox":  # its sandbox up first: the stream proxy then starts on a quieter machine
