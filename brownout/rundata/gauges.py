@@ -5,10 +5,11 @@ The metric sampler (`brownout.probes.metrics_sampler`) writes them; scoring read
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from brownout.rundata.jsonl import read_objects
 
 __all__ = ["Sample", "load_samples"]
 
@@ -27,13 +28,4 @@ class Sample:
 
 def load_samples(path: Path) -> list[Sample]:
     """The samples of a saved `metrics.jsonl` (scrape-failure lines and a truncated last line skipped)."""
-    if not Path(path).exists():
-        return []
-    samples = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                samples.append(Sample(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError):
-                continue
-    return samples
+    return read_objects(path, Sample)

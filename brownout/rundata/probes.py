@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from brownout.rundata.jsonl import read_objects
 
 __all__ = ["ProbeResult", "load_probe_results"]
 
@@ -28,13 +29,4 @@ class ProbeResult:
 
 def load_probe_results(path: Path) -> list[ProbeResult]:
     """Probe runs saved as JSON lines (`probes.jsonl`); a missing file is no runs, a truncated last line is skipped."""
-    if not Path(path).exists():
-        return []
-    results = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                results.append(ProbeResult(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError):
-                continue
-    return results
+    return read_objects(path, ProbeResult)

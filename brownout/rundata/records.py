@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Iterable, Literal
 
+from brownout.rundata.jsonl import read_rows
+
 __all__ = [
     "ERROR_CLASSES",
     "FAILED_AT",
@@ -130,16 +132,4 @@ def load_records(paths: Iterable[Path]):
     """
     import pandas as pd
 
-    rows = []
-    for path in paths:
-        with Path(path).open(encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    frame = pd.DataFrame(rows, columns=_COLUMNS)
-    return frame
+    return pd.DataFrame([row for path in paths for row in read_rows(path)], columns=_COLUMNS)
