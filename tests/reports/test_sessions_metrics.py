@@ -6,6 +6,8 @@ import pytest
 
 from brownout.reports.metrics.sessions import session_fates, session_survival_rate, sessions_summary, ttft_by_turn
 from brownout.reports.metrics.workflows import workflow_fates, workflow_success_rate, workflows_summary
+from brownout.reports.html import render_html
+from brownout.reports.markdown import render_markdown
 from brownout.reports.results import build_results
 from brownout.reports.window import phase_windows
 from tests.reports.builders import T0, frame, req, spec, timeline
@@ -51,6 +53,11 @@ def test_session_fates_and_survival_by_the_phase_each_started_in():
     assert (summary.sessions, summary.survived, summary.broken, summary.unfinished) == (6, 2, 2, 2)
     assert {(g.phase, g.turn, g.error_class, g.sessions) for g in summary.broken_by} == {
         ("baseline", 2, "http_5xx", 1), ("fault", 1, "connect_refused", 1)}
+    markdown = render_markdown(results)
+    assert "Sessions: 2 of 4 survived every turn (survival by start phase: baseline 50%, fault 50%, recovery no data)" in markdown
+    html = render_html(results)
+    assert "Sessions broken, by where they broke" in html and "<td>http_5xx</td>" in html and "us-east" in html
+    assert "Agent workflows" not in html  # no workflow in this run
 
 
 def test_ttft_by_turn_counts_answered_turns_only():
@@ -93,6 +100,8 @@ def test_workflow_fates_success_steps_and_e2e():
     assert (baseline.workflow_steps.n, baseline.workflow_steps.max, baseline.workflow_steps.p50) == (3, 3, 3)
     assert {s.name: s.status for s in results.slos} == {"flows": "fail", "steps": "pass", "flow-e2e": "fail"}
     assert results.slos[0].actual == pytest.approx(1 / 3)
+    assert "Workflows: 1 of 3 reached a final answer" in render_markdown(results)
+    assert "Agent workflows" in render_html(results) and "step_limit 1" in render_html(results)
 
 
 def test_stat_goes_with_workflow_distributions_only():
