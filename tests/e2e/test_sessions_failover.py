@@ -48,7 +48,9 @@ def _short_workflow() -> dict[str, Any]:
     not its verdict, which the catalogue's own floors are for."""
     document = shorten(yaml.safe_load((EXPERIMENTS / "agent-workflow.yaml").read_text()), 10.0)
     document["phases"] = {"warmup": "500ms", "baseline": "3s", "fault": "4s", "recovery": "3s"}
-    document["faults"] = [{**f, "schedule": {"start": "500ms", "duration": "2s"}} for f in document["faults"]]
+    document["target"]["sandbox"].update(replicas_per_region=1, cold_start="1s")  # fewer processes to start
+    document["faults"] = [{**f, "select": {"mode": "one", "max_share": 1.0}, "schedule": {"start": "500ms", "duration": "2s"}}
+                          for f in document["faults"]]
     document["steady_state"] = {"probes": [], "checks": []}
     return document
 

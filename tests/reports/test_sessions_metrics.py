@@ -10,7 +10,7 @@ from brownout.reports.html import render_html
 from brownout.reports.markdown import render_markdown
 from brownout.reports.results import build_results
 from brownout.reports.window import phase_windows
-from tests.reports.builders import T0, frame, req, spec, timeline
+from tests.reports.builders import frame, req, spec, timeline
 
 
 def turn(t: float, session: str, number: int, turns: int = 3, **kw) -> dict:
