@@ -80,12 +80,10 @@ class StreamParser:
             reply.malformed = "event is not a JSON object"
             return
         _common(reply, event, self.served_by)
-        text = _event_text(self.kind, event) if reply.error_body is None else ""
-        if self.kind == "chat" and reply.error_body is None:
-            calls = merge_delta(reply.tool_calls, _get(_first_choice(event), "delta"))
-            text, answer = text + calls, text
-        else:
-            answer = text
+        answer = _event_text(self.kind, event) if reply.error_body is None else ""
+        chat_ok = self.kind == "chat" and reply.error_body is None
+        calls = merge_delta(reply.tool_calls, _get(_first_choice(event), "delta")) if chat_ok else ""
+        text = answer + calls  # a tool call's pieces are generated content too (toolcalls.py)
         if text:
             reply.content_bytes += len(text.encode())
             if self.keep_text and answer:

@@ -24,7 +24,7 @@ from brownout.rundata.records import RequestRecord
 
 __all__ = ["Chain", "answered", "run_session"]
 
-Send = Callable[[str, RequestSpec, "float | None", "dict[str, Any]"], "tuple[RequestRecord, Reply | None]"]
+Send = Callable[[str, RequestSpec, float | None, dict[str, Any]], tuple[RequestRecord, Reply | None]]
 
 
 @dataclass(frozen=True)
