@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from brownout.rundata.records import load_records
@@ -77,6 +78,7 @@ def _finish(procs: dict[str, tuple[subprocess.Popen, Path]]) -> dict[str, dict[s
     return done
 
 
+@pytest.mark.slow
 def test_sessions_survive_a_region_outage_only_on_resilient_and_workflows_run(brownout_env, tmp_path):
     sessions = tmp_path / "sessions.yaml"
     sessions.write_text(yaml.safe_dump(SESSIONS, sort_keys=False))
