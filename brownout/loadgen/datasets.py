@@ -37,7 +37,7 @@ _WORDS = ["the", "of", "and", "to", "in", "is", "was", "for", "on", "are", "with
 @dataclass(frozen=True)
 class Prompt:
     text: str                                 # prompt text (chat: the user message)
-    messages: tuple[dict[str, str], ...] = () # full chat history when the dataset has one
+    messages: tuple[dict[str, Any], ...] = () # full chat history when the dataset has one
     max_tokens: int | None = None
     followups: tuple["Prompt", ...] = ()      # later user turns of a multi-turn session
     checks: tuple[ContentCheck, ...] = ()     # JSONL items: the expected answer (accuracy of load traffic)
@@ -77,7 +77,10 @@ def load_prompts(dataset: Dataset, base_dir: Path, seed: int) -> list[Prompt]:
     except OSError as exc:
         raise LoadError(f"dataset {path}: {exc.strerror or exc}") from exc
     rows = _rows(text, path)
-    prompts = [_jsonl_prompt(r, path, n) for n, r in rows] if isinstance(dataset, JsonlDataset) else _sharegpt(rows)
+    if isinstance(dataset, JsonlDataset):
+        prompts = [_jsonl_prompt(r, path, n) for n, r in rows]
+    else:
+        prompts = _sharegpt(rows, dataset.sessions.max_turns if dataset.sessions else 1)
     if not prompts:
         raise LoadError(f"dataset {path}: no usable prompts")
     return prompts
@@ -157,16 +160,27 @@ def _checks(raw: Any, path: Path, line: int) -> tuple[ContentCheck, ...]:
         raise LoadError(f"dataset {path}:{line}: {field}: {message}") from None
 
 
-def _sharegpt(rows: list[tuple[int, Any]]) -> list[Prompt]:
-    """First human turn as the prompt; the reply's length (~4/3 token per word) as max_tokens."""
+def _sharegpt(rows: list[tuple[int, Any]], max_turns: int) -> list[Prompt]:
+    """Each conversation's human turns (up to `max_turns`, from its first one) as one prompt and its follow-ups.
+
+    A turn counts when a human message with text is followed by a reply, whose length (~4/3 token
+    per word) becomes max_tokens; the conversation stops at the first turn that does not.
+    """
     prompts = []
     for _, row in rows:
-        turns = row.get("conversations") if isinstance(row, dict) else None
-        if not isinstance(turns, list) or len(turns) < 2:
-            continue
-        first, reply = turns[0], turns[1]
-        if first.get("from") != "human" or not first.get("value"):
-            continue
-        words = len(str(reply.get("value", "")).split())
-        prompts.append(Prompt(str(first["value"]), max_tokens=max(1, round(words * 4 / 3))))
+        messages = row.get("conversations") if isinstance(row, dict) else None
+        turns = _human_turns(messages) if isinstance(messages, list) else []
+        if turns:
+            first, *rest = turns[:max_turns]
+            prompts.append(Prompt(first.text, max_tokens=first.max_tokens, followups=tuple(rest)))
     return prompts
+
+
+def _human_turns(messages: list[Any]) -> list[Prompt]:
+    turns = []
+    for ask, reply in zip(messages[::2], messages[1::2]):
+        if not (isinstance(ask, dict) and isinstance(reply, dict)) or ask.get("from") != "human" or not ask.get("value"):
+            break
+        words = len(str(reply.get("value", "")).split())
+        turns.append(Prompt(str(ask["value"]), max_tokens=max(1, round(words * 4 / 3))))
+    return turns

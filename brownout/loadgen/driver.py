@@ -4,8 +4,9 @@ One Locust user per worker process drives that worker's whole share of the
 load: open loop spawns one greenlet per scheduled arrival (dropped when the
 in-flight cap is full), closed loop keeps the profile's number of greenlets
 (re-read every CLOSED_LOOP_TICK) each sending back to back. Timers
-(brownout.loadgen.schedule) only say when. A multi-turn session is one arrival
-whose turns go back to back, each resending the conversation so far.
+(brownout.loadgen.schedule) only say when. A multi-turn session (sessions.py)
+or a tool-calling workflow (workflow.py) is one arrival whose requests follow
+one another.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from locust.exception import StopUser
 
 from brownout.errors import LoadError
 from brownout.spec.interpolation import interpolate
-from brownout.spec.load import ConcurrencyArrival, JsonlDataset, SyntheticDataset
+from brownout.spec.load import ConcurrencyArrival, JsonlDataset
 from brownout.loadgen.datasets import Prompt, mean_output_tokens
 from brownout.loadgen.health import LoopHealth, LoopMonitor
 from brownout.loadgen.exchange import ExchangeSettings, abandon, exchange, fail
-from brownout.loadgen.payloads import build_request
+from brownout.loadgen.payloads import RequestSpec, build_request
+from brownout.loadgen.sessions import Chain, run_session
+from brownout.loadgen.toolcalls import tool_definitions
+from brownout.loadgen.workflow import run_workflow
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import Collector
 from brownout.rundata.records import RequestRecord
@@ -140,14 +144,14 @@ class Dispatcher:
         self.waiting: dict[int, float] = {}              # arrivals spawned whose greenlet has not started: k -> t_sched
         self.in_flight: dict[str, RequestRecord] = {}   # records sent and not yet handed to the sink
         dataset = plan.load.dataset
-        self.sessions = dataset.sessions if isinstance(dataset, SyntheticDataset) else None
+        self.sessions = getattr(dataset, "sessions", None)  # synthetic sessions or a ShareGPT replay
         self.settings = ExchangeSettings(
             clock=ctx.clock,
             timeout=plan.load.timeout,
             rules=plan.outcome,
             primary_model=plan.primary_model,
             headers=request_headers(plan, ctx.api_key),
-            keep_text=self.sessions is not None,
+            keep_text=self.sessions is not None or plan.load.workflow is not None,
             tokenizer=ctx.tokenizer,
             send_marks=SendMarks(client, plan.base_url),
             max_event_size=plan.load.max_event_size,
@@ -215,28 +219,29 @@ class Dispatcher:
             self._one(next(numbers), None)
 
     def _one(self, k: int, t_sched: float | None) -> None:
-        """Arrival k: one request, or a whole session when the prompt has follow-up turns."""
+        """Arrival k: one request, a whole session (sessions.py) or a whole workflow (workflow.py)."""
         self.waiting.pop(k, None)
         prompt = self.prompts[k % len(self.prompts)]
-        request_id = f"{self.worker}-{k}"
-        session = request_id if prompt.followups else None
-        rec, reply = self._send(request_id, prompt, t_sched, session)
-        history: tuple[dict[str, str], ...] = prompt.messages or ({"role": "user", "content": prompt.text},)
-        for turn, follow in enumerate(prompt.followups, start=1):
-            if reply is None or rec.outcome == "failed":
-                return  # the user gives up on a broken conversation
-            assert self.sessions is not None
-            history += ({"role": "assistant", "content": "".join(reply.answer)}, {"role": "user", "content": follow.text})
-            t_next = self.clock.now() + self.sessions.think_time
-            if t_next >= self.plan.end_at or self.ctx.stop.wait(self.sessions.think_time):
-                return
-            text = "\n\n".join(m["content"] for m in history)  # what a completions endpoint gets
-            rec, reply = self._send(f"{request_id}.{turn}", Prompt(text, history, follow.max_tokens), t_next, session)
+        chain = Chain(self._build, self._send, self._pause, self.clock.now)
+        if self.plan.load.workflow is not None:
+            run_workflow(chain, f"{self.worker}-{k}", prompt, t_sched, self.plan.load.workflow)
+        else:
+            run_session(chain, f"{self.worker}-{k}", prompt, t_sched, self.sessions)
 
-    def _send(self, request_id: str, prompt: Prompt, t_sched: float | None, session: str | None) -> tuple[RequestRecord, Reply | None]:
-        plan = self.plan
-        spec = build_request(plan.load.request, prompt, plan.model, plan.load.stream, plan.load.temperature, plan.load.http)
-        rec = RequestRecord(request_id, spec.kind, self.worker, t_sched=t_sched, t_send=None, session=session)
+    def _build(self, prompt: Prompt) -> RequestSpec:
+        load = self.plan.load
+        if load.workflow is not None:
+            return build_request("chat", prompt, self.plan.model, load.stream, load.temperature, load.http,
+                                 tool_definitions(load.workflow.tools))
+        return build_request(load.request, prompt, self.plan.model, load.stream, load.temperature, load.http)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait before a session's next turn; False when the run ends (or stops) first."""
+        return not (self.clock.now() + seconds >= self.plan.end_at or self.ctx.stop.wait(seconds) or self.ctx.stop.is_set())
+
+    def _send(self, request_id: str, spec: RequestSpec, t_sched: float | None,
+              tags: dict[str, Any]) -> tuple[RequestRecord, Reply | None]:
+        rec = RequestRecord(request_id, spec.kind, self.worker, t_sched=t_sched, t_send=None, **tags)
         self.sent += 1
         self.in_flight[request_id] = rec
         self.ctx.sink.stats(self.sent, len(self.pool))

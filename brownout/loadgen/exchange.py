@@ -135,7 +135,7 @@ def _post(client: Any, spec: RequestSpec, rec: RequestRecord, settings: Exchange
     """The response to `spec`, after the redirects we may follow; None when the request already failed (rec filled)."""
     clock = settings.clock
     payload = json.dumps(spec.body).encode()
-    headers = {**settings.headers, "X-Request-Id": rec.request_id}
+    headers = {**settings.headers, **spec.headers, "X-Request-Id": rec.request_id}
     marks = settings.send_marks
     url = spec.path
     for hop in range(MAX_REDIRECTS + 1):
@@ -270,6 +270,8 @@ def _keep_marks(rec: RequestRecord, spec: RequestSpec, reply: Reply | None, sett
     tokens = token_counts(spec.kind, reply, prompt_texts(spec.kind, spec.body), settings.tokenizer, settings.usage_tolerance)
     rec.input_tokens, rec.output_tokens, rec.token_source = tokens.input, tokens.output, tokens.source
     rec.usage_mismatch = tokens.mismatch
+    if "tools" in spec.body:
+        rec.tool_calls = len(reply.tool_calls)
 
 
 def _served_by(rec: RequestRecord, value: str | None, rule: ServedBy) -> None:

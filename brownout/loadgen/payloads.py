@@ -8,7 +8,7 @@ in per request (spec/load.py PLACEHOLDERS).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from brownout.spec.load import RequestTemplate
@@ -32,6 +32,7 @@ class RequestSpec:
     body: dict[str, Any]
     stream: bool
     checks: tuple[ContentCheck, ...] = ()   # the dataset item's expected answer, judged after the response
+    headers: dict[str, str] = field(default_factory=dict)  # this request's own (a session id), over the load's
 
 
 def streams(kind: str, stream: bool) -> bool:
@@ -53,8 +54,11 @@ def fill(template: Any, values: dict[str, Any]) -> Any:
 
 
 def build_request(kind: str, prompt: Prompt, model: str, stream: bool, temperature: float,
-                  http: RequestTemplate | None = None) -> RequestSpec:
-    """The path and JSON body for one request. Streaming asks for usage in the last event."""
+                  http: RequestTemplate | None = None, tools: list[dict[str, Any]] | None = None) -> RequestSpec:
+    """The path and JSON body for one request. Streaming asks for usage in the last event.
+
+    `tools` (chat: a workflow step) are offered to the model as the request's `tools`.
+    """
     stream = streams(kind, stream)
     path = http.path if http is not None and http.path else _PATHS[kind]
     if http is not None and http.body is not None:
@@ -71,6 +75,8 @@ def build_request(kind: str, prompt: Prompt, model: str, stream: bool, temperatu
         body = {"model": model, "temperature": temperature, "stream": stream}
         if kind == "chat":
             body["messages"] = list(prompt.messages) or [{"role": "user", "content": prompt.text}]
+            if tools:
+                body["tools"] = tools
         else:
             body["prompt"] = prompt.text
         if prompt.max_tokens is not None:

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from brownout.loadgen.toolcalls import ToolCall, body_calls, merge_delta
+
 __all__ = ["Reply", "StreamParser", "parse_body"]
 
 _SSE_FIELDS = (b"event:", b"id:", b"retry:")
@@ -36,6 +38,7 @@ class Reply:
     malformed: str | None = None        # why the body could not be understood
     error_body: str | None = None       # the error object's message
     answer: list[str] = field(default_factory=list)  # generated text pieces (streams: only when kept)
+    tool_calls: list[ToolCall] = field(default_factory=list)  # chat: the calls the answer asks for (toolcalls.py)
 
     @property
     def failed(self) -> bool:
@@ -77,11 +80,14 @@ class StreamParser:
             reply.malformed = "event is not a JSON object"
             return
         _common(reply, event, self.served_by)
-        text = _event_text(self.kind, event) if reply.error_body is None else ""
+        answer = _event_text(self.kind, event) if reply.error_body is None else ""
+        chat_ok = self.kind == "chat" and reply.error_body is None
+        calls = merge_delta(reply.tool_calls, _get(_first_choice(event), "delta")) if chat_ok else ""
+        text = answer + calls  # a tool call's pieces are generated content too (toolcalls.py)
         if text:
             reply.content_bytes += len(text.encode())
-            if self.keep_text:
-                reply.answer.append(text)
+            if self.keep_text and answer:
+                reply.answer.append(answer)
             if reply.t_first is None:
                 reply.t_first = t
             else:
@@ -126,7 +132,9 @@ def parse_body(kind: str, body: bytes, served_by: str | None = None, answer: str
     else:
         choice = _first_choice(data)
         text = _get(_get(choice, "message"), "content") if kind == "chat" else _get(choice, "text")
-        has_content = bool(text)
+        if kind == "chat":
+            reply.tool_calls = body_calls(_get(choice, "message"))
+        has_content = bool(text) or bool(reply.tool_calls)
         if has_content and isinstance(text, str):
             reply.answer.append(text)
     reply.content_events = 1 if has_content else 0

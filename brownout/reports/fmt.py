@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from brownout.spec.objectives import SHARE_METRICS
+
 __all__ = ["RATE_METRICS", "format_margin", "format_pair", "format_score", "format_time", "format_value", "unit_of"]
 
-RATE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate", "accuracy"})
+RATE_METRICS = SHARE_METRICS
 _SHARES = frozenset({"load_cpu_share", "cpu_pressure", "steal"})
 _SECONDS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag", "time_to_recover", "failover_time",
-                      "failback_time", "schedule_lag_p99", "loop_lag_p99", "loop_lag_max"})
+                      "failback_time", "schedule_lag_p99", "loop_lag_p99", "loop_lag_max", "workflow_e2e"})
 _UNITS = {"requests_per_s": "req/s", "goodput": "req/s", "output_tokens_per_s": "tok/s", "token_goodput": "tok/s",
-          "error_budget_burn": "× budget", "accuracy_budget_burn": "× budget"}
+          "error_budget_burn": "× budget", "accuracy_budget_burn": "× budget", "workflow_steps": "steps"}
 _DIGITS = {"%": 4, "": 4}
 """Significant digits by unit (3 unless listed): what a reader needs, not what the float holds."""
 _MAX_DIGITS = 17

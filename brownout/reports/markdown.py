@@ -8,6 +8,7 @@ from pathlib import Path
 
 from brownout.rundata.timeline import FAULT_DRIFT_WARNING, FaultWindow, Timeline
 from brownout.reports.accuracy import accuracy_lines
+from brownout.reports.conversations import conversation_lines
 from brownout.reports.failures import arrivals_line, failure_lines
 from brownout.reports.fmt import format_margin, format_pair, format_score, format_value
 from brownout.reports.impact_text import impact_line, impact_row
@@ -141,6 +142,7 @@ def render_markdown(results: RunResults) -> str:
         lines += ["**Wrong answers:**", ""] + [f"- {_escape(line)}" for line in wrong] + [""]
     if arrivals_line(results):
         lines += [arrivals_line(results), ""]
+    lines += [line for text in conversation_lines(results) for line in (_escape(text), "")]
     lines += _late_faults(results.timeline)
     recovery = results.recovery
     lines.append(f"Time to recover: **{format_value(recovery.value, 'time_to_recover')}** ({recovery.status}). "

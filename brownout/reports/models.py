@@ -16,6 +16,7 @@ from brownout.rundata.harness import HarnessObservations
 
 __all__ = [
     "Arrivals",
+    "BrokenSessions",
     "BucketMetrics",
     "FailoverResult",
     "GaugeSeries",
@@ -26,7 +27,9 @@ __all__ = [
     "RecoveryResult",
     "ResultModel",
     "ScoreComponent",
+    "SessionsSummary",
     "WindowMetrics",
+    "WorkflowsSummary",
 ]
 
 Value = float | None
@@ -86,6 +89,51 @@ class WindowMetrics(ResultModel):
     token_sources: dict[str, int] = Field(default_factory=dict, description="Answered requests by the source of their "
                                           "token counts (usage, tokenizer, chunks, none): what output_tokens_per_s rests on.")
     anomalies: int = Field(0, description="Requests with a protocol anomaly that did not fail them (bytes after [DONE]).")
+    sessions: int = Field(0, description="Multi-turn sessions started in the window and judged (survived or broken).")
+    sessions_broken: int = Field(0, description="Of those, sessions a failed turn ended.")
+    sessions_unfinished: int = Field(0, description="Sessions started in the window that the harness ended: in no rate.")
+    session_survival_rate: Value = Field(None, description="Survived / judged sessions started in the window.")
+    ttft_by_turn: dict[str, LatencyStats] = Field(default_factory=dict, description="TTFT of answered session turns "
+                                                  "anchored in the window, by turn number.")
+    workflows: int = Field(0, description="Tool-calling workflows started in the window and judged.")
+    workflows_unfinished: int = Field(0, description="Workflows started in the window that the harness ended: in no rate.")
+    workflow_success_rate: Value = Field(None, description="Completed / judged workflows started in the window.")
+    workflow_steps: LatencyStats = Field(default_factory=lambda: LatencyStats(n=0), description="Steps per judged workflow.")
+    workflow_e2e: LatencyStats = Field(default_factory=lambda: LatencyStats(n=0),
+                                       description="First send to last byte of completed workflows, seconds.")
+
+
+class BrokenSessions(ResultModel):
+    """Sessions a fault broke, grouped by the phase they started in, the turn that failed and its error class."""
+
+    phase: str
+    turn: int
+    error_class: str
+    sessions: int
+    turns: int = Field(description="Turns those sessions were to have (the most, if they differ).")
+    example: str = Field("", description="The error text of one of them.")
+    regions: list[str] = Field(default_factory=list, description="Regions that served the failed turn, when known.")
+
+
+class SessionsSummary(ResultModel):
+    """The run's multi-turn sessions: how many survived, broke or were ended by the harness, and where they broke."""
+
+    sessions: int
+    survived: int
+    broken: int
+    unfinished: int
+    broken_by: list[BrokenSessions] = Field(default_factory=list, description="Most sessions first.")
+
+
+class WorkflowsSummary(ResultModel):
+    """The run's tool-calling workflows by fate, and the failed ones by error class (`step_limit` for the limit)."""
+
+    workflows: int
+    completed: int
+    failed: int
+    step_limit: int
+    unfinished: int
+    failed_by: dict[str, int] = Field(default_factory=dict, description="Failed workflows by error class, most first.")
 
 
 class Arrivals(ResultModel):

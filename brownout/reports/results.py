@@ -25,6 +25,8 @@ from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
 from brownout.reports.metrics.failures import arrival_counts
 from brownout.reports.metrics.gauges import gauge_series
+from brownout.reports.metrics.sessions import session_fates, sessions_summary
+from brownout.reports.metrics.workflows import workflow_fates, workflows_summary
 from brownout.reports.models import (
     Arrivals,
     BucketMetrics,
@@ -36,7 +38,9 @@ from brownout.reports.models import (
     RecoveryResult,
     ResultModel,
     ScoreComponent,
+    SessionsSummary,
     WindowMetrics,
+    WorkflowsSummary,
 )
 from brownout.reports.impact import FaultImpact, fault_impacts
 from brownout.reports.score import resilience_score
@@ -132,6 +136,8 @@ class RunResults(ResultModel):
     failovers: list[FailoverResult]
     timeline: Timeline
     probes: list[ProbeSummary]
+    sessions: SessionsSummary | None = Field(None, description="Multi-turn sessions by fate, and where faults broke them.")
+    workflows: WorkflowsSummary | None = Field(None, description="Tool-calling workflows by fate.")
     probe_series: list[ProbeResult]
     environment: Environment
     definitions: dict[str, str] = Field(description="Formula of every metric shown.")
@@ -239,6 +245,8 @@ def build_results(
         failovers=failovers,
         timeline=timeline,
         probes=probe_summaries(runs),
+        sessions=sessions_summary(session_fates(records), phase_windows(timeline)),
+        workflows=workflows_summary(workflow_fates(records)),
         probe_series=[ProbeResult(**_plain(row)) for row in runs.sort_values("t").to_dict("records")],
         environment=environment if isinstance(environment, Environment) else Environment.model_validate(environment),
         definitions=definitions(),

@@ -11,13 +11,15 @@ from __future__ import annotations
 import pandas as pd
 
 from brownout.spec.experiment import Experiment
-from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria, Objective, Scoring
+from brownout.spec.objectives import LATENCY_METRICS, WORKFLOW_STAT_METRICS, GoodputCriteria, Objective, Scoring
 from brownout.rundata.timeline import Timeline
 from brownout.reports.metrics import accuracy as answers
 from brownout.reports.metrics import breakdown, failures, latency, outcomes, throughput
 from brownout.reports.metrics import probes as probe_metrics
 from brownout.reports.metrics import recovery as recovery_metrics
 from brownout.reports.metrics.frames import probe_frame
+from brownout.reports.metrics import sessions as session_metrics
+from brownout.reports.metrics import workflows as workflow_metrics
 from brownout.reports.metrics.table import RequestTable
 from brownout.reports.models import (
     BucketMetrics,
@@ -109,7 +111,27 @@ def window_metrics(
         usage_mismatches=failures.count_usage_mismatches(reqs),
         token_sources=throughput.token_sources(reqs),
         anomalies=failures.count_anomalies(reqs),
+        **_chains(records, reqs, window),
     )
+
+
+def _chains(records: pd.DataFrame, reqs: pd.DataFrame, window: Window) -> dict[str, object]:
+    """Session and workflow metrics of the sessions and workflows that started in `window` (judged whole,
+    from all their records), and TTFT by turn of the window's own requests."""
+    sessions = session_metrics.sessions_in_window(session_metrics.session_fates(records), window)
+    flows = workflow_metrics.workflows_in_window(workflow_metrics.workflow_fates(records), window)
+    return {
+        "sessions": int((sessions["fate"] != "unfinished").sum()),
+        "sessions_broken": int((sessions["fate"] == "broken").sum()),
+        "sessions_unfinished": int((sessions["fate"] == "unfinished").sum()),
+        "session_survival_rate": session_metrics.session_survival_rate(sessions),
+        "ttft_by_turn": {t: LatencyStats(**v) for t, v in session_metrics.ttft_by_turn(reqs).items()},
+        "workflows": int((flows["fate"] != "unfinished").sum()),
+        "workflows_unfinished": int((flows["fate"] == "unfinished").sum()),
+        "workflow_success_rate": workflow_metrics.workflow_success_rate(flows),
+        "workflow_steps": LatencyStats(**workflow_metrics.workflow_steps(flows)),
+        "workflow_e2e": LatencyStats(**workflow_metrics.workflow_e2e(flows)),
+    }
 
 
 def phase_metrics(
@@ -191,6 +213,8 @@ def objective_value(
         return window.probe_success_rate.get(objective.probe)
     if metric == "accuracy" and objective.probe is not None:
         return window.accuracy_by_probe.get(objective.probe)
+    if metric in WORKFLOW_STAT_METRICS:
+        return getattr(getattr(window, metric), objective.stat)
     return getattr(window, metric)
 
 
@@ -211,6 +235,11 @@ _DOCUMENTED = {
     "accuracy": answers.accuracy,
     "accuracy_budget_burn": answers.accuracy_budget_burn,
     "percentile": latency.percentile,
+    "session_survival_rate": session_metrics.session_survival_rate,
+    "ttft_by_turn": session_metrics.ttft_by_turn,
+    "workflow_success_rate": workflow_metrics.workflow_success_rate,
+    "workflow_steps": workflow_metrics.workflow_steps,
+    "workflow_e2e": workflow_metrics.workflow_e2e,
 }
 
 

@@ -33,8 +33,9 @@ FIGURES = {
 }
 """The judged figures, as the report names them; each has the limit of the same name in `scoring.self_check`."""
 
-HARNESS_SENSITIVE = LATENCY_METRICS | {"goodput", "token_goodput"}
-"""Metrics a saturated harness falsifies: the latencies, and goodput, whose per-request limits are latencies."""
+HARNESS_SENSITIVE = LATENCY_METRICS | {"goodput", "token_goodput", "workflow_e2e"}
+"""Metrics a saturated harness falsifies: the latencies (a workflow's end-to-end time too), and goodput, whose
+per-request limits are latencies."""
 
 
 def schedule_lag_p99(records: pd.DataFrame) -> float | None:

@@ -89,6 +89,12 @@ class RequestRecord:
     region: str | None = None       # that value mapped to a region (`outcome.served_by.regions`), else the value
     session: str | None = None      # multi-turn session id
     correct: bool | None = None     # the dataset item's content checks passed; None when not checked (accuracy)
+    turn: int | None = None         # 1-based turn of its session
+    turns: int | None = None        # turns its session was to have (the session survived if every one succeeded)
+    workflow: str | None = None     # tool-calling workflow id
+    step: int | None = None         # 1-based step of its workflow
+    tool_calls: int | None = None   # workflow steps: tool calls the answer asked for (0: the final answer)
+    max_steps: int | None = None    # workflow steps: the workflow's step limit
 
     @property
     def ttft(self) -> float | None:

@@ -8,7 +8,9 @@ retries on connect errors and 5xx *before the first byte reaches the client*
 (a stream already partly sent is never replayed: a cut stays a cut), cross-region
 failover, the fallback model when the primary is down or its queues are long,
 keyword retrieval when embeddings time out. Fragile profile: blind round-robin
-over the home region and every error passes straight through.
+over the home region and every error passes straight through. Both keep a
+session (the `x-session-id` header) on the replica of its previous turn; only
+the resilient one moves it when that replica is gone (routing.py: Affinity).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from brownout.sandbox.corpus import CORPUS
 from brownout.sandbox.embedding import embed_text, keyword_search, vector_search
 from brownout.sandbox.prom import Registry
 from brownout.sandbox.ratelimit import TokenBucket
-from brownout.sandbox.routing import Upstream, fragile_pick, resilient_plan
+from brownout.sandbox.routing import SESSION_HEADER, Affinity, Upstream, fragile_pick, resilient_plan
 from brownout.sandbox.server import parse_component_args, serve
 from brownout.sandbox.text import count_tokens
 from brownout.sandbox.wire import Kind, error_body, identity, models_body, prompt_text
@@ -92,6 +94,7 @@ class GatewayState:
     session: aiohttp.ClientSession | None = None
     round_robin: int = 0
     ready: bool = False
+    affinity: Affinity = field(default_factory=Affinity)
 
     @property
     def resilient(self) -> bool:
@@ -131,7 +134,7 @@ async def _open(state: GatewayState, up: Upstream, kind: Kind, payload: dict[str
             up.in_flight -= 1
 
 
-async def _open_resilient(state: GatewayState, kind: Kind, payload: dict[str, Any]) -> Opened | Failure:
+async def _open_resilient(state: GatewayState, kind: Kind, payload: dict[str, Any], pinned: str | None) -> Opened | Failure:
     config = state.config
     reg = state.registry
     model = payload.get("model") or config.primary_model
@@ -140,7 +143,7 @@ async def _open_resilient(state: GatewayState, kind: Kind, payload: dict[str, An
     tried: set[str] = set()
     if model != config.fallback_model:
         for attempt in range(MAX_PRIMARY_ATTEMPTS):
-            plan = resilient_plan(state.upstreams, model, config.home_region, overload, frozenset(tried))
+            plan = resilient_plan(state.upstreams, model, config.home_region, overload, frozenset(tried), pinned)
             if not plan:
                 break
             up = plan[0]
@@ -171,11 +174,19 @@ async def _open_resilient(state: GatewayState, kind: Kind, payload: dict[str, An
     return failure or Failure.of(503, f"no healthy replica serves {model}", "service_unavailable")
 
 
-async def _open_llm(state: GatewayState, kind: Kind, payload: dict[str, Any]) -> Opened | Failure:
+async def _open_llm(state: GatewayState, kind: Kind, payload: dict[str, Any], session: str | None = None) -> Opened | Failure:
+    """Open an answer; a session's turn goes to its pinned replica first, and the session is pinned where it was served."""
+    result = await _open_profile(state, kind, payload, state.affinity.get(session))
+    if isinstance(result, Opened):
+        state.affinity.pin(session, result.upstream.name)
+    return result
+
+
+async def _open_profile(state: GatewayState, kind: Kind, payload: dict[str, Any], pinned: str | None) -> Opened | Failure:
     if state.resilient:
-        return await _open_resilient(state, kind, payload)
+        return await _open_resilient(state, kind, payload, pinned)
     model = payload.get("model") or state.config.primary_model
-    up = fragile_pick(state.upstreams, model, state.config.home_region, state.round_robin)
+    up = fragile_pick(state.upstreams, model, state.config.home_region, state.round_robin, pinned)
     state.round_robin += 1
     if up is None:
         return Failure.of(404, f"The model `{model}` does not exist.", "NotFoundError")
@@ -216,7 +227,7 @@ async def _llm(request: web.Request, kind: Kind) -> web.StreamResponse:
     throttled = _throttle(state, count_tokens(prompt) + max_tokens)
     if throttled is not None:
         return throttled
-    result = await _open_llm(state, kind, payload)
+    result = await _open_llm(state, kind, payload, request.headers.get(SESSION_HEADER))
     if isinstance(result, Failure):
         return _failure_response(result)
     headers = _identity(result.upstream, ["fallback-model"] if result.fallback else [])

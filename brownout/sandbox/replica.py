@@ -24,6 +24,7 @@ from brownout.sandbox.gpu import GpuModel, oom_message
 from brownout.sandbox.prom import Registry
 from brownout.sandbox.server import parse_component_args, serve
 from brownout.sandbox.text import count_tokens, generate_words, natural_length
+from brownout.sandbox.tools import call_body, call_chunk, next_call
 from brownout.sandbox.wire import (
     SSE_DONE,
     Kind,
@@ -96,6 +97,7 @@ async def _generate(request: web.Request, kind: Kind) -> web.StreamResponse:
     try:
         body = await request.json()
         prompt, question = prompt_text(kind, body)
+        call = next_call(body, question, state.config.seed) if kind == "chat" else None
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or state.profile.max_answer)
         if max_tokens < 1:
             raise ValueError("'max_tokens' must be at least 1")
@@ -130,7 +132,10 @@ async def _generate(request: web.Request, kind: Kind) -> web.StreamResponse:
     finish_reason = "length" if output == max_tokens else "stop"
     words = generate_words(question, prompt, state.config.seed, output)
     model = state.profile.name
-    if state.degradation is not None:
+    if call is not None:  # the answer is a tool call: its argument pieces are the generated tokens
+        words = call.pieces(max_tokens)
+        output, finish_reason = len(words), "tool_calls"
+    elif state.degradation is not None:  # a bad rollout: still 200 and well formed, but the answer is wrong
         answer = state.degradation.apply(Answer(words, finish_reason, model), prompt, state.config.seed)
         words, finish_reason, model, output = answer.words, answer.finish_reason, answer.model, len(answer.words)
     state.served += 1
@@ -144,6 +149,8 @@ async def _generate(request: web.Request, kind: Kind) -> web.StreamResponse:
             while sent < output:
                 sent = await seq.tokens.get()
             state.registry.inc("sandbox_generation_tokens_total", output)
+            if call is not None:
+                return web.json_response(call_body(request_id, model, call, prompt_tokens, output))
             text = " ".join(words)
             return web.json_response(
                 completion_body(kind, request_id, model, text, finish_reason, prompt_tokens, output)
@@ -155,7 +162,8 @@ async def _generate(request: web.Request, kind: Kind) -> web.StreamResponse:
             while not seq.tokens.empty():
                 upto = seq.tokens.get_nowait()
             pieces = [
-                sse(content_chunk(kind, request_id, model, words[i] if i == 0 else " " + words[i], first=i == 0))
+                sse(call_chunk(request_id, model, call, words[i], first=i == 0) if call is not None
+                    else content_chunk(kind, request_id, model, words[i] if i == 0 else " " + words[i], first=i == 0))
                 for i in range(sent, upto)
             ]
             state.registry.inc("sandbox_generation_tokens_total", upto - sent)

@@ -15,6 +15,7 @@ __all__ = [
     "SSE_DONE",
     "Kind",
     "completion_body",
+    "envelope",
     "content_chunk",
     "error_body",
     "identity",
@@ -53,7 +54,8 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def _envelope(kind: Kind, request_id: str, model: str, chunk: bool) -> dict[str, Any]:
+def envelope(kind: Kind, request_id: str, model: str, chunk: bool) -> dict[str, Any]:
+    """The fields every answer and chunk starts with."""
     if kind == "chat":
         obj = "chat.completion.chunk" if chunk else "chat.completion"
     else:
@@ -63,7 +65,7 @@ def _envelope(kind: Kind, request_id: str, model: str, chunk: bool) -> dict[str,
 
 def content_chunk(kind: Kind, request_id: str, model: str, text: str, first: bool) -> dict[str, Any]:
     """A chunk carrying generated text; the first chat chunk also carries the role."""
-    body = _envelope(kind, request_id, model, chunk=True)
+    body = envelope(kind, request_id, model, chunk=True)
     if kind == "chat":
         delta: dict[str, Any] = {"role": "assistant", "content": text} if first else {"content": text}
         body["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]
@@ -73,7 +75,7 @@ def content_chunk(kind: Kind, request_id: str, model: str, text: str, first: boo
 
 
 def final_chunk(kind: Kind, request_id: str, model: str, finish_reason: str) -> dict[str, Any]:
-    body = _envelope(kind, request_id, model, chunk=True)
+    body = envelope(kind, request_id, model, chunk=True)
     if kind == "chat":
         body["choices"] = [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish_reason}]
     else:
@@ -83,7 +85,7 @@ def final_chunk(kind: Kind, request_id: str, model: str, finish_reason: str) -> 
 
 def usage_chunk(kind: Kind, request_id: str, model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     """The last chunk when `stream_options.include_usage` is set: no choices, only usage."""
-    body = _envelope(kind, request_id, model, chunk=True)
+    body = envelope(kind, request_id, model, chunk=True)
     body["choices"] = []
     body["usage"] = usage(prompt_tokens, completion_tokens)
     return body
@@ -93,7 +95,7 @@ def completion_body(
     kind: Kind, request_id: str, model: str, text: str, finish_reason: str, prompt_tokens: int, completion_tokens: int
 ) -> dict[str, Any]:
     """A non-streaming response; usage is always included."""
-    body = _envelope(kind, request_id, model, chunk=False)
+    body = envelope(kind, request_id, model, chunk=False)
     if kind == "chat":
         message = {"role": "assistant", "content": text}
         body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}]

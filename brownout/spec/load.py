@@ -26,6 +26,8 @@ __all__ = [
     "RateShape",
     "Sessions",
     "ShareGPTDataset",
+    "SESSION_HEADER",
+    "ShareGPTReplay",
     "SharedPrefix",
     "SpikeShape",
     "StepLevel",
@@ -34,8 +36,12 @@ __all__ = [
     "SyntheticDataset",
     "TiktokenTokenizer",
     "TokenLength",
+    "Tool",
     "UsersShape",
+    "Workflow",
 ]
+
+SESSION_HEADER = "X-Session-Id"
 
 
 class TokenLength(StrictModel):
@@ -61,11 +67,30 @@ class SharedPrefix(StrictModel):
     tokens: int = Field(..., ge=1, le=1_000_000, description="Length of each group's common prefix, in tokens.")
 
 
-class Sessions(StrictModel):
-    """Multi-turn conversations: each turn resends the history plus the assistant's actual answers."""
+class _Conversation(StrictModel):
+    think_time: Duration = Field(0.0, description="Pause between an answer and the next turn.")
+    header: str | None = Field(
+        SESSION_HEADER, pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Request header carrying the session id on every turn, for gateways with session affinity "
+        "(the sandbox's); null sends none.",
+    )
+
+
+class Sessions(_Conversation):
+    """Multi-turn conversations: each turn resends the history plus the assistant's actual answers.
+
+    A session whose turn fails stops there (the user gives up): its records say which turn and which error,
+    and it counts against `session_survival_rate`.
+    """
 
     turns: int = Field(..., ge=2, le=1000, description="User turns per session (each is one request and one record).")
-    think_time: Duration = Field(0.0, description="Pause between an answer and the next turn.")
+
+
+class ShareGPTReplay(_Conversation):
+    """Replay each ShareGPT conversation turn by turn: its human turns in order, each sent with the
+    conversation so far (the earlier prompts and the answers actually received, not the recorded ones)."""
+
+    max_turns: int = Field(1000, ge=1, le=1000, description="Human turns replayed per conversation at most.")
 
 
 class SyntheticDataset(StrictModel):
@@ -115,10 +140,16 @@ class JsonlDataset(StrictModel):
 
 
 class ShareGPTDataset(StrictModel):
-    """ShareGPT-format conversations (`conversations: [{from, value}]`)."""
+    """ShareGPT-format conversations (`conversations: [{from, value}]`).
+
+    Without `sessions`, each conversation's first human turn is one request; with it, the whole
+    conversation is one session, its human turns sent one by one. A turn's `max_tokens` is the
+    recorded reply's length (about 4/3 token per word).
+    """
 
     kind: Literal["sharegpt"]
     path: DataFile = Field(..., description="Path, relative to the experiment file.")
+    sessions: ShareGPTReplay | None = Field(None, description="Replay conversations turn by turn as sessions.")
 
 
 class TiktokenTokenizer(StrictModel):
@@ -332,10 +363,64 @@ class RequestTemplate(StrictModel):
         return body
 
 
+TOOL_PLACEHOLDERS = {
+    "{{name}}": "the tool's name",
+    "{{arguments}}": "the call's arguments, as the JSON text the model sent",
+}
+
+
+class Tool(StrictModel):
+    """A tool the model may call in a workflow, and the result the experiment answers each call with
+    (deterministic: a canned value or a template, never a real side effect)."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Function name, as the model calls it.")
+    description: str = Field("", description="What the tool does, sent to the model.")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="JSON Schema of the arguments, sent to the model as `function.parameters`.",
+    )
+    result: Any = Field(None, description="Canned result of every call (a string is sent as is, anything else as JSON).")
+    result_template: str | None = Field(
+        None, description="Result text instead of `result`; placeholders: " + "; ".join(
+            f"`{k}` {v}" for k, v in TOOL_PLACEHOLDERS.items()) + ".",
+    )
+
+    @model_validator(mode="after")
+    def _one_result(self) -> "Tool":
+        if (self.result is None) == (self.result_template is None):
+            raise ValueError("give exactly one of result, result_template")
+        unknown = sorted(set(_PLACEHOLDER.findall(self.result_template or "")) - set(TOOL_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"unknown placeholder {unknown[0]}; known: {', '.join(TOOL_PLACEHOLDERS)}")
+        return self
+
+
+class Workflow(StrictModel):
+    """An agent's tool-calling loop (`request: workflow`): a chat request with `tools`; while the answer asks
+    for `tool_calls`, the results go back in the conversation and the loop continues, until a final answer
+    (success) or `max_steps` requests (a failure). Each step is one record; a failed step ends the workflow."""
+
+    tools: list[Tool] = Field(..., min_length=1, max_length=128, description="Tools offered to the model.")
+    max_steps: int = Field(8, ge=1, le=100, description="Requests per workflow at most, the final answer included.")
+    system: str | None = Field(None, description="System message opening every workflow's conversation.")
+
+    @field_validator("tools")
+    @classmethod
+    def _unique(cls, tools: list[Tool]) -> list[Tool]:
+        names = [t.name for t in tools]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"tool names must be unique: {', '.join(duplicates)}")
+        return tools
+
+
 class Load(StrictModel):
     """Token-aware load driven through Locust for every phase of the run."""
 
-    request: Literal["chat", "completions", "embeddings", "rag"] = Field("chat", description="Request kind.")
+    request: Literal["chat", "completions", "embeddings", "rag", "workflow"] = Field(
+        "chat", description="Request kind; `workflow` is a tool-calling loop of chat requests (see `workflow`).",
+    )
+    workflow: Workflow | None = Field(None, description="The tools and step limit of `request: workflow`.")
     http: RequestTemplate | None = Field(
         None, description="Path, body template and answer field of the requests, for an API that differs from the kind's default.",
     )
@@ -380,6 +465,16 @@ class Load(StrictModel):
         "Remote workers need an address they can reach, e.g. 0.0.0.0:5557.",
     )
     seed: int = Field(42, description="Seed for arrivals and prompts: the same seed sends the same requests.")
+
+    @model_validator(mode="after")
+    def _workflow_fits(self) -> "Load":
+        if (self.request == "workflow") != (self.workflow is not None):
+            raise ValueError("workflow goes with request: workflow, and request: workflow needs workflow")
+        if self.workflow is not None and self.http is not None and self.http.body is not None:
+            raise ValueError("request: workflow sends its own chat body: http.body does not apply")
+        if self.workflow is not None and getattr(self.dataset, "sessions", None) is not None:
+            raise ValueError("request: workflow runs its own loop: the dataset cannot have sessions too")
+        return self
 
     @field_validator("master_bind")
     @classmethod

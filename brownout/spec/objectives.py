@@ -19,6 +19,7 @@ from brownout.spec.units import FROM_FILE, Duration, parse_duration
 __all__ = [
     "LATENCY_METRICS",
     "SHARE_METRICS",
+    "WORKFLOW_STAT_METRICS",
     "GoodputCriteria",
     "MetricName",
     "Objective",
@@ -38,8 +39,11 @@ MetricName = Literal[
     "output_tokens_per_s", "requests_per_s", "goodput", "token_goodput",
     "time_to_recover", "failover_time", "failback_time", "error_budget_burn", "probe_success_rate",
     "accuracy", "accuracy_budget_burn",
+    "session_survival_rate", "workflow_success_rate", "workflow_steps", "workflow_e2e",
 ]
 LATENCY_METRICS = frozenset({"ttft", "ttft_from_schedule", "itl", "tpot", "e2e", "schedule_lag"})
+WORKFLOW_STAT_METRICS = frozenset({"workflow_steps", "workflow_e2e"})
+"""Per-workflow distributions: like latency metrics they take a stat (never `adjusted`)."""
 Stat = Literal["p50", "p90", "p95", "p99", "mean", "max"]
 _STATS = ("p50", "p90", "p95", "p99", "mean", "max")
 RECOVERY_WATCH_METRICS = frozenset(
@@ -51,7 +55,8 @@ DURATION_METRICS = LATENCY_METRICS | {"time_to_recover", "failover_time", "failb
 """Metrics in seconds: a file spells their thresholds with a unit (`2s`, `1500ms`)."""
 Op = Literal["<", "<=", ">", ">="]
 _PERCENT = re.compile(r"^([0-9]{1,20}(?:\.[0-9]{1,30})?)[ \t]*%$")
-SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate", "accuracy"})
+SHARE_METRICS = frozenset({"success_rate", "degraded_rate", "error_rate", "throttle_rate", "probe_success_rate", "accuracy",
+                           "session_survival_rate", "workflow_success_rate"})
 """Metrics that are shares of requests or runs: a threshold beyond 0..1 (100%) can never be met or never fail."""
 _MAX_THRESHOLD = 1e12
 """Above any latency (seconds), rate or budget burn a run can measure: a larger threshold is a typo."""
@@ -78,7 +83,9 @@ class Objective(StrictModel):
     """A metric, a statistic, a comparison and a threshold."""
 
     metric: MetricName = Field(..., description="Window metric (see the README's metric reference).")
-    stat: Stat | None = Field(None, description="Statistic for latency metrics (p50, p90, p95, p99, mean, max).")
+    stat: Stat | None = Field(
+        None, description="Statistic for latency metrics and workflow_steps / workflow_e2e (p50, p90, p95, p99, mean, max).",
+    )
     adjusted: bool = Field(
         False, description="Latency percentiles with failed requests counted as infinitely slow (a target that fails fast cannot look fast)."
     )
@@ -112,9 +119,10 @@ class Objective(StrictModel):
         if self.metric in SHARE_METRICS and self.threshold > 1:
             raise ValueError(f"threshold {self.threshold:g} ({self.threshold:.0%}) is beyond 100%: metric '{self.metric}' "
                              "is a share of requests, from 0 to 1 (0% to 100%)")
-        if self.metric in LATENCY_METRICS and self.stat is None:
+        with_stat = LATENCY_METRICS | WORKFLOW_STAT_METRICS
+        if self.metric in with_stat and self.stat is None:
             raise ValueError(f"metric '{self.metric}' needs a stat (p50, p90, p95, p99, mean or max)")
-        if self.metric not in LATENCY_METRICS and self.stat is not None:
+        if self.metric not in with_stat and self.stat is not None:
             raise ValueError(f"metric '{self.metric}' takes no stat")
         if self.adjusted and self.metric not in LATENCY_METRICS:
             raise ValueError("adjusted applies to latency metrics only")
