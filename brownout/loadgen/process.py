@@ -89,7 +89,7 @@ def run_load(plan: LoadPlan) -> int:
     status = plan.out_dir / STATUS_FILE
     workers = plan.load.workers + plan.load.expect_workers
     with RecordWriter(plan.out_dir / RECORDS_FILE) as writer:
-        collector = Collector(writer, target_rate, workers)
+        collector = Collector(writer, target_rate, workers, plan.start_at)
         write_progress(status, collector.snapshot(clock.now(), "starting"))
         if workers == 1:
             ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts, tokenizer)

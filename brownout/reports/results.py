@@ -22,7 +22,7 @@ from brownout.spec.experiment import Experiment
 from brownout.rundata.timeline import Timeline
 from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
-from brownout.reports.metrics.failures import arrival_counts
+from brownout.reports.metrics.failures import arrival_counts, drop_reasons
 from brownout.reports.models import (
     Arrivals,
     BucketMetrics,
@@ -200,7 +200,8 @@ def build_results(
                          if verdict in SCORED_VERDICTS else (None, []))
     scheduled, sent, dropped, unsent = arrival_counts(records)
     return RunResults(
-        arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
+        arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent,
+                          drop_reasons=drop_reasons(records)) if scheduled else None,
         experiment=spec.metadata.name,
         description=spec.metadata.description,
         spec=spec_document,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Iterable, Literal
 
 __all__ = [
+    "DropReason",
     "ERROR_CLASSES",
     "FAILED_AT",
     "Outcome",
@@ -27,6 +28,9 @@ __all__ = [
 Outcome = Literal["ok", "degraded", "failed", "abandoned"]
 """`abandoned`: the harness gave up on the request (drain expired, stop condition, interrupt); never a target failure."""
 TokenSource = Literal["usage", "tokenizer", "chunks", "none"]
+DropReason = Literal["in_flight_cap", "load_backlog"]
+"""Whose limit dropped an arrival: `load.max_in_flight` full of sent requests, or the load generator's own backlog
+(it fell behind its schedule, or arrivals it had not sent yet held the in-flight slots)."""
 
 ERROR_CLASSES = (
     "connect_refused",   # TCP connection refused
@@ -45,7 +49,7 @@ ERROR_CLASSES = (
     "redirect",          # a 3xx not followed (follow_redirects off), or more than MAX_REDIRECTS
     "tls_certificate",   # the server's certificate failed verification
     "tls_error",         # any other TLS failure
-    "dropped",           # never sent: the in-flight cap was full at t_sched
+    "dropped",           # never sent on time because of the harness's own limits (`drop_reason`): not the target's
     "client_error",      # anything else, with the exception text in `error`
 )
 
@@ -83,6 +87,7 @@ class RequestRecord:
     served_by: str | None = None    # who served it, as `outcome.served_by` reads it (header or JSON field)
     region: str | None = None       # that value mapped to a region (`outcome.served_by.regions`), else the value
     session: str | None = None      # multi-turn session id
+    drop_reason: DropReason | None = None  # why a `dropped` arrival was never sent
 
     @property
     def ttft(self) -> float | None:

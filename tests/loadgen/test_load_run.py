@@ -177,6 +177,7 @@ def test_full_cap_drops_and_sigterm_abandons(fake_server, make_plan):
     assert sent.error.str.contains("stopped while in flight").all()
     dropped = df[df.error_class == "dropped"]
     assert len(dropped) >= 15 and dropped.t_send.isna().all()
+    assert set(dropped.drop_reason) == {"in_flight_cap"}  # sent requests held the slots: the cap, not our backlog
     assert df.request_id.is_unique
 
 
