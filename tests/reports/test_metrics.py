@@ -64,7 +64,7 @@ def test_empty_window_is_no_data_not_zero():
         assert fn(counts) is None
     assert error_budget_burn(counts, 0.01) is None
     assert requests_per_s(empty, 10) is None
-    assert output_tokens_per_s(empty, 10) is None
+    assert output_tokens_per_s(empty, Window("w", T0, T0 + 10)) is None
     assert goodput(empty, 10, GoodputCriteria()) is None
     assert all(v is None for v in stats([], "ttft").values())
 
@@ -124,9 +124,10 @@ def test_goodput_counts_ok_requests_meeting_every_limit():
     ]
     df = frame(rows)
     assert goodput(df, 10.0, criteria) == pytest.approx(0.2)        # 2 requests / 10 s
-    assert token_goodput(df, 10.0, criteria) == pytest.approx(1.1)  # (10 + 1) tokens / 10 s
+    ten = Window("w", T0, T0 + 10)
+    assert token_goodput(df, ten, criteria) == pytest.approx(1.1)  # (10 + 1) tokens / 10 s
     assert requests_per_s(df, 10.0) == pytest.approx(0.5)           # 5 answered / 10 s
-    assert output_tokens_per_s(df, 10.0) == pytest.approx(4.2)      # (10+10+1+11+10) / 10 s
+    assert output_tokens_per_s(df, ten) == pytest.approx(4.2)      # (10+10+1+11+10) / 10 s
 
 
 def test_phase_membership_by_schedule_then_send_and_dropped_included():

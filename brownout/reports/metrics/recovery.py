@@ -38,7 +38,9 @@ def _latency_parts(name: str) -> tuple[str, str] | None:
     return (metric, stat) if metric in LATENCY_METRICS and stat in STATS else None
 
 
-def _value(table: RequestTable, at: slice, duration: float, name: str) -> float | None:
+def watched_value(table: RequestTable, window: Window, name: str) -> float | None:
+    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics."""
+    at, duration = table.span(window), window.duration
     latency = _latency_parts(name)
     if latency is not None:
         return statistic(table.sample(at, latency[0], adjusted=False), latency[1])
@@ -48,13 +50,8 @@ def _value(table: RequestTable, at: slice, duration: float, name: str) -> float 
     if name == "requests_per_s":
         return per_second(counts.success, counts.requests, duration)
     if name == "output_tokens_per_s":
-        return per_second(table.output_tokens(at), counts.requests, duration)
+        return per_second(table.output_tokens(window), counts.requests, duration)
     raise ValueError(f"unknown recovery watch metric '{name}'")
-
-
-def watched_value(table: RequestTable, window: Window, name: str) -> float | None:
-    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics."""
-    return _value(table, table.span(window), window.duration, name)
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ def time_to_recover(records: pd.DataFrame, timeline: Timeline, scoring: Scoring,
             continue
         judged_buckets += 1
         outside = [name for name in watch
-                   if not tolerances[name].within(_value(table, at, bucket.duration, name), baseline[name])]
+                   if not tolerances[name].within(watched_value(table, bucket, name), baseline[name])]
         stretch = 0 if outside else stretch + 1
         if stretch == 1:
             stretch_start = bucket.start

@@ -17,7 +17,7 @@ import pandas as pd
 from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria
 from brownout.reports.metrics.latency import itl_gaps, per_request, with_failures
 from brownout.reports.metrics.outcomes import OutcomeCounts, is_abandoned, is_error, is_success, is_throttled, judged
-from brownout.reports.metrics.throughput import meets_goodput
+from brownout.reports.metrics.throughput import TokenArrivals, meets_goodput
 from brownout.reports.window import Window, anchor_times
 
 __all__ = ["RequestTable"]
@@ -38,12 +38,12 @@ class RequestTable:
     degraded: np.ndarray
     error: np.ndarray
     throttled: np.ndarray
-    tokens: np.ndarray      # output tokens, 0 when unknown
     good: np.ndarray        # meets the goodput criteria
     latency: dict[str, np.ndarray]  # every per-request latency metric, NaN when undefined
     itl: np.ndarray         # ITL gaps of successful requests, in request order
     itl_start: np.ndarray   # request i's gaps are itl[itl_start[i]:itl_start[i + 1]] (empty when it failed)
     abandoned: np.ndarray   # anchors of the abandoned requests, ascending
+    arrivals: TokenArrivals  # when the output tokens of ok and degraded requests arrived
 
     @classmethod
     def build(cls, records: pd.DataFrame, criteria: GoodputCriteria) -> RequestTable:
@@ -62,12 +62,12 @@ class RequestTable:
             degraded=col(rows["outcome"] == "degraded", bool),
             error=col(is_error(rows), bool),
             throttled=col(is_throttled(rows), bool),
-            tokens=col(pd.to_numeric(rows["output_tokens"], errors="coerce").fillna(0), float),
             good=col(meets_goodput(rows, criteria), bool),
             latency={m: col(per_request(rows, m), float) for m in sorted(LATENCY_METRICS - {"itl"})},
             itl=gaps[kept],
             itl_start=np.concatenate([[0], np.cumsum(lengths)]),
             abandoned=_by_anchor(records[is_abandoned(records)])[1],
+            arrivals=TokenArrivals(rows[is_success(rows)]),
         )
 
     def span(self, window: Window) -> slice:
@@ -93,9 +93,9 @@ class RequestTable:
         """ok or degraded, as `is_success`."""
         return self.ok[at] | self.degraded[at]
 
-    def output_tokens(self, at: slice) -> float:
-        """Output tokens of ok and degraded requests, as `output_tokens_per_s` sums them."""
-        return float(self.tokens[at][self.success(at)].sum())
+    def output_tokens(self, window: Window) -> float:
+        """Output tokens of ok and degraded requests that arrived in the window, as `output_tokens_per_s` sums them."""
+        return self.arrivals.between(window.start, window.end)
 
     def goodput_requests(self, at: slice) -> int:
         return int(self.good[at].sum())
