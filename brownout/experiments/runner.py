@@ -607,8 +607,9 @@ reported and left for `brownout recover`."""
 _GUARD_LAG = 2.0
 """Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""
 
-_TICK = 0.1
-"""Longest sleep of the phase loop: guards and progress run at least this often."""
+_TICK = 0.25
+"""Longest sleep of the phase loop: guards and progress run at least this often (fault windows wake it on
+time whatever the tick; the load ships records every 0.5 s, so a shorter tick only costs the runner CPU)."""
 
 _LOAD_EXIT_SLACK = 10.0
 """Seconds past `load.drain` the load process gets to write its last records and exit."""

@@ -65,7 +65,13 @@ class TokenArrivals:
 
 
 def _arrived(records: pd.DataFrame, window: Window) -> float:
-    return TokenArrivals(records).between(window.start, window.end)
+    """Tokens of `records` that arrived in the window; only requests that can overlap it are expanded."""
+    first = pd.to_numeric(records["t_first"], errors="coerce")
+    end = pd.to_numeric(records["t_end"], errors="coerce")
+    start = first.where(first.notna(), end)
+    last = end.where(end.notna(), pd.to_numeric(records["t_last"], errors="coerce"))  # a cut stream may lack t_end
+    overlaps = (start < window.end) & (last.isna() | (last >= window.start))
+    return TokenArrivals(records[overlaps]).between(window.start, window.end)
 
 
 def _anchored(records: pd.DataFrame, window: Window) -> int:
