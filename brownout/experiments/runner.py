@@ -257,6 +257,10 @@ class _Run:
         helpers = helpers_of(self.load_run, status, self._load_end, self.target)
         probes = self.probe_runner.running if self.probe_runner is not None else None
         check_harness(helpers, probes, self.clock.now(), phase)
+        for worker in self.load_run.newly_lost_workers() if self.load_run is not None else []:
+            self.event("load_worker_lost", worker)
+            self.log(f"WARNING: load worker {worker} was lost (the master stopped hearing from it): its share of the "
+                     "load is not sent and nothing of it is scored", event="load_worker_lost", level="warning", worker=worker)
 
     def progress(self, phase: str, phase_end: float) -> None:
         now = time.monotonic()

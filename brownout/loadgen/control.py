@@ -94,6 +94,7 @@ class LoadRun:
         self._tail = JsonlTail(out_dir / RECORDS_FILE)
         self._recent: list[dict[str, Any]] = []  # sorted by t_end, as `_ends`
         self._ends: list[float] = []
+        self._lost: set[str] = set()
 
     @property
     def pid(self) -> int:
@@ -125,6 +126,13 @@ class LoadRun:
             if cut >= _PRUNE_AT:
                 del ends[:cut], recent[:cut]
         return recent[bisect.bisect_left(ends, t):]
+
+    def newly_lost_workers(self) -> list[str]:
+        """Load workers the master lost (a remote one died or its network went) since the previous call."""
+        progress = self.progress()
+        lost = [w for w in (progress.lost_workers if progress is not None else []) if w not in self._lost]
+        self._lost.update(lost)
+        return lost
 
     def wait(self, timeout: float) -> int:
         """Exit code; raises LoadError if it is still running after `timeout`."""

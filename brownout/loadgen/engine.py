@@ -103,7 +103,10 @@ def run_load(plan: LoadPlan, procs: list[subprocess.Popen] | None = None) -> int
             procs = list(procs or [])
             runner, done = _start_workers(plan, procs, collector, stop, clock, status)
             remote = plan.load.expect_workers
-            finished = lambda: len(done) >= workers or (not remote and all(p.poll() is not None for p in procs))
+
+            def finished() -> bool:
+                _note_lost(runner, collector, done)
+                return len(done) >= workers or (not remote and all(p.poll() is not None for p in procs))
         try:
             _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs))
         finally:
@@ -113,6 +116,18 @@ def run_load(plan: LoadPlan, procs: list[subprocess.Popen] | None = None) -> int
                 p.wait()
             write_progress(status, collector.snapshot(clock.now(), "done"))
     return 0
+
+
+def _note_lost(master: Any, collector: Collector, done: set[str]) -> None:
+    """Workers the master stopped hearing from (Locust's heartbeat, ~3 s): lost, so done, and said so in the status.
+
+    Their unsent arrivals and in-flight requests leave no record: nothing of them is scored, least of all as
+    the target's errors; the runner reports the loss as a harness event."""
+    for client in master.clients.missing:
+        name = f"w{master.get_worker_index(client.id)}"
+        if name not in done:
+            done.add(name)
+            collector.worker_lost(name)
 
 
 def _supervise(plan, clock, stop, collector, status, runner, finished, distributed) -> None:

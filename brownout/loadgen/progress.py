@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ class LoadProgress:
     loop_lag_max: float | None = None
     ready_at: float | None = None      # when the last worker was ready to send; after start_at, its first arrivals went late
     dropped_backlog: int = 0           # of `dropped`: the load generator's own backlog (harness saturation)
+    lost_workers: list[str] = field(default_factory=list)  # workers the master stopped hearing from (harness failure)
 
     @property
     def records(self) -> int:
@@ -60,6 +61,7 @@ class LoadProgress:
             + (f" | dropped by the harness {self.dropped}" if self.dropped else "")
             + (f" (load generator backlog {self.dropped_backlog}: it cannot hold this rate)" if self.dropped_backlog else "")
             + (f" | abandoned {self.abandoned}" if self.abandoned else "")
+            + (f" | LOST load worker(s) {', '.join(self.lost_workers)}: their share is not scored" if self.lost_workers else "")
         )
 
 
@@ -95,6 +97,7 @@ class Collector:
         self._in_flight: dict[str, int] = {}
         self._health: dict[str, LoopHealth] = {}
         self._ready: dict[str, float] = {}
+        self._lost: set[str] = set()
 
     def add(self, record: RequestRecord | dict[str, Any]) -> None:
         rec = record if isinstance(record, RequestRecord) else RequestRecord(**record)
@@ -115,6 +118,11 @@ class Collector:
     def worker_ready(self, worker: str, t: float) -> None:
         """When one worker was ready to send (the snapshot shows the last worker's)."""
         self._ready[worker] = t
+
+    def worker_lost(self, worker: str) -> None:
+        """The master stopped hearing from `worker`: its in-flight requests will never be reported."""
+        self._lost.add(worker)
+        self._in_flight[worker] = 0
 
     def worker_health(self, worker: str, health: LoopHealth) -> None:
         """Latest self-measured health of one worker process (the snapshot shows the worst)."""
@@ -139,6 +147,7 @@ class Collector:
             failed=self.counts["failed"],
             dropped=self.dropped,
             dropped_backlog=self.dropped_backlog,
+            lost_workers=sorted(self._lost),
             ttft_p95=_p95([v for _, v in self._ttfts]),
             workers=self.workers,
             master=self.master,
