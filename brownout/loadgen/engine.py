@@ -209,7 +209,7 @@ class RemoteSink:
         self.ready_at: float | None = None
 
     def add(self, record: RequestRecord) -> None:
-        self.buffer.append(asdict(record))
+        self.buffer.append(record.to_dict())
 
     def stats(self, sent: int, in_flight: int) -> None:
         self.sent, self.in_flight = sent, in_flight
