@@ -299,11 +299,11 @@ class Bench:
         self.report.medians["collector: max RSS MB"] = after
 
 
-def readme_rows(medians: dict[str, float], command: str, took: float) -> None:
+def readme_rows(report: Report, command: str, took: float) -> None:
     """The figures as `key = median` lines to paste into README's Performance section, with date and command."""
-    print(f"\n# README figures (medians of {REPEATS} runs), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+    print(f"\n# README figures (medians of {report.repeats} run(s)), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, `{command}` ({took / 60:.1f} min), ended at {machine_load()}")
-    for key, value in medians.items():
+    for key, value in report.medians.items():
         print(f"  {key} = {value:,.3f}")
 
 
@@ -337,7 +337,7 @@ def main() -> None:
             bench.sse_cpu((1, 5) if quick else (1, 20))
         if "memory" in wanted:
             bench.memory(100_000 if quick else 1_000_000)
-    readme_rows(report.medians, "python bench/loadgen.py " + " ".join(sys.argv[1:]), time.monotonic() - began)
+    readme_rows(report, "python bench/loadgen.py " + " ".join(sys.argv[1:]), time.monotonic() - began)
 
 
 if __name__ == "__main__":
