@@ -27,13 +27,13 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from brownout.spec.load import Load
-from brownout.spec.objectives import OutcomeRules
 from brownout.loadgen import LoadPlan, start_load
-from brownout.rundata.clock import RunClock
-from brownout.rundata.records import RecordWriter, RequestRecord, load_records
 from brownout.loadgen.progress import Collector
 from brownout.processes import free_port, wait_port
+from brownout.rundata.clock import RunClock
+from brownout.rundata.records import RecordWriter, RequestRecord, load_records
+from brownout.spec.load import Load
+from brownout.spec.objectives import OutcomeRules
 
 SERVER = Path(__file__).resolve().parents[1] / "tests" / "loadgen" / "fake_llm.py"
 HOSTILE = SERVER.with_name("hostile.py")
@@ -227,7 +227,7 @@ class Bench:
     def open_loop(self, rates: tuple[int, ...]) -> None:
         duration = 3
         for rate in rates:
-            self.report.figure(f"open loop {rate}/s, one worker", lambda: self._open(rate, 1, duration),
+            self.report.figure(f"open loop {rate}/s, one worker", lambda rate=rate: self._open(rate, 1, duration),
                                {"achieved req/s": f"{rate} within 1%", "schedule lag p99 ms": f"<= {LAG_GOAL_MS:g}",
                                 "dropped": "0"})
 

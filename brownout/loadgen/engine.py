@@ -36,16 +36,16 @@ from locust.env import Environment
 
 from brownout.errors import LoadError
 from brownout.loadgen.datasets import load_prompts, mean_output_tokens
-from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
+from brownout.loadgen.health import LoopHealth
 from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
+from brownout.loadgen.process import master_address
 from brownout.loadgen.progress import Collector, LoadState, write_progress
-from brownout.rundata.records import RecordWriter, RequestRecord
-from brownout.rundata.clock import RunClock
 from brownout.loadgen.schedule import nominal_rate
 from brownout.loadgen.tokenizer import load_tokenizer
-from brownout.loadgen.process import master_address
 from brownout.processes import terminate, wait_port
+from brownout.rundata.clock import RunClock
+from brownout.rundata.records import RecordWriter, RequestRecord
 
 __all__ = ["RemoteSink", "run_load", "worker_main"]
 

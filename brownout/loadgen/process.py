@@ -15,13 +15,13 @@ from gevent import monkey
 
 monkey.patch_all()  # what importing Locust does, done before become_child starts its parent-watch thread
 
-import json  # noqa: E402 (after the patch, on purpose)
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from brownout.processes import become_child, free_port, spawn_python  # noqa: E402
+from brownout.processes import become_child, free_port, spawn_python
 
 __all__ = ["main", "master_address", "start_local_workers"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import IO, Iterable, Literal
 
 __all__ = [
-    "DropReason",
     "ERROR_CLASSES",
     "FAILED_AT",
+    "DropReason",
     "Outcome",
     "RecordWriter",
     "RequestRecord",

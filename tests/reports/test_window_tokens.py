@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from brownout.spec.objectives import GoodputCriteria, Scoring
 from brownout.reports.metrics import output_tokens_per_s, token_goodput
 from brownout.reports.metrics.throughput import TokenArrivals
 from brownout.reports.scoring import bucket_series, window_metrics
 from brownout.reports.window import Window
+from brownout.spec.objectives import GoodputCriteria, Scoring
 from tests.reports.builders import T0, frame, probes, req, timeline
 
 
