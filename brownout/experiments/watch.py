@@ -27,8 +27,9 @@ __all__ = ["GUARD_LAG", "TICK", "Watch"]
 GUARD_LAG = 2.0
 """Seconds of records re-read on each guard tick, so late and out-of-order records are not missed."""
 
-TICK = 0.1
-"""Longest sleep of the phase loop: guards and progress run at least this often."""
+TICK = 0.25
+"""Longest sleep of the phase loop: guards and progress run at least this often (fault windows wake it on
+time whatever the tick; the load ships records every 0.5 s, so a shorter tick only costs the runner CPU)."""
 
 
 class Watch:
@@ -97,6 +98,11 @@ class Watch:
         helpers = helpers_of(services.load_run, status, services.load_end, self.run.target)
         probes = services.probe_runner.running if services.probe_runner is not None else None
         check_harness(helpers, probes, self.run.clock.now(), phase)
+        for worker in services.load_run.newly_lost_workers() if services.load_run is not None else []:
+            self.run.event("load_worker_lost", worker)
+            self.run.log(f"WARNING: load worker {worker} was lost (the master stopped hearing from it): its share of "
+                         "the load is not sent and nothing of it is scored", event="load_worker_lost", level="warning",
+                         worker=worker)
 
     def progress(self, phase: str, phase_end: float) -> None:
         run, load_run = self.run, self.services.load_run

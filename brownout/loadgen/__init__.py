@@ -10,9 +10,15 @@ This package's top level never imports gevent or Locust; `run_worker` does, so
 call it only in a process of its own (`brownout worker`).
 """
 
-from brownout.loadgen.control import LoadRun, start_load
-from brownout.loadgen.plan import LoadPlan
-from brownout.loadgen.progress import LoadProgress
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from brownout.loadgen.control import LoadRun, start_load
+    from brownout.loadgen.plan import LoadPlan
+    from brownout.loadgen.progress import LoadProgress
 
 __all__ = [
     "LoadPlan",
@@ -22,9 +28,19 @@ __all__ = [
     "start_load",
 ]
 
+_LAZY = {"LoadRun": "control", "start_load": "control", "LoadPlan": "plan", "LoadProgress": "progress"}
+"""Imported on first use: the load subprocess's entry (brownout.loadgen.process) must start its workers before
+anything imports the spec models."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'brownout.loadgen' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"brownout.loadgen.{_LAZY[name]}"), name)
+
 
 def run_worker(master_host: str, master_port: int) -> int:
     """Serve as a load worker for a master at host:port (imports gevent: own process only)."""
-    from brownout.loadgen.process import worker_main
+    from brownout.loadgen.engine import worker_main
 
     return worker_main(master_host, master_port)

@@ -1,12 +1,18 @@
 """Dispatch inside the gevent load process: arrivals in, requests out, records to a sink.
 
 One Locust user per worker process drives that worker's whole share of the
-load: open loop spawns one greenlet per scheduled arrival (dropped when the
-in-flight cap is full), closed loop keeps the profile's number of greenlets
+load: open loop spawns one greenlet per scheduled arrival, closed loop keeps the profile's number of greenlets
 (re-read every CLOSED_LOOP_TICK) each sending back to back. Timers
 (brownout.loadgen.schedule) only say when. A multi-turn session (sessions.py)
 or a tool-calling workflow (workflow.py) is one arrival whose requests follow
 one another.
+
+An open-loop arrival brownout cannot send on time because of its own limits is
+`dropped`, never sent late: `in_flight_cap` when `max_in_flight` sent requests
+fill the pool, `load_backlog` when this process fell more than BACKLOG_LIMIT
+behind its schedule (counted from when it was ready: a slow start is not a backlog) or its own unsent arrivals (older than UNSENT_GRACE) hold
+the slots. Either way it is
+the harness's, not the target's (scoring leaves dropped arrivals out).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from brownout.loadgen.toolcalls import tool_definitions
 from brownout.loadgen.workflow import run_workflow
 from brownout.loadgen.plan import LoadPlan
 from brownout.loadgen.progress import Collector
-from brownout.rundata.records import RequestRecord
+from brownout.rundata.records import DropReason, RequestRecord
 from brownout.rundata.clock import RunClock
 from brownout.loadgen.responses import Reply
 from brownout.loadgen.schedule import share, split_count, timer_for, users_profile
@@ -43,6 +49,7 @@ from brownout.loadgen.sendmark import SendMarks
 from brownout.loadgen.tokenizer import TokenCounter
 
 __all__ = [
+    "BACKLOG_LIMIT",
     "CLOSED_LOOP_TICK",
     "CONNECT_TIMEOUT",
     "STOP_DRAIN",
@@ -57,6 +64,9 @@ __all__ = [
 CONNECT_TIMEOUT = 10.0   # seconds; the request timeout still bounds the whole request
 STOP_DRAIN = 1.0         # seconds in-flight requests get after a stop request (SIGTERM)
 CLOSED_LOOP_TICK = 0.1   # seconds between re-reads of a closed-loop user profile
+BACKLOG_LIMIT = 1.0      # seconds behind its schedule past which an open-loop arrival is dropped as load_backlog
+CATCH_UP_YIELD = 32      # arrivals spawned back to back while behind schedule before the loop yields
+UNSENT_GRACE = 0.1       # seconds an arrival may hold an in-flight slot unsent before a full pool is our backlog
 log = logging.getLogger("brownout.loadgen")
 
 
@@ -141,6 +151,7 @@ class Dispatcher:
         self.prompts = ctx.prompts
         self.pool = Pool(ctx.cap)
         self.sent = 0
+        self.ready_at = ctx.clock.now()
         self.waiting: dict[int, float] = {}              # arrivals spawned whose greenlet has not started: k -> t_sched
         self.in_flight: dict[str, RequestRecord] = {}   # records sent and not yet handed to the sink
         dataset = plan.load.dataset
@@ -163,7 +174,8 @@ class Dispatcher:
 
     def run(self) -> None:
         stop = self.ctx.stop
-        self.ctx.sink.ready(self.clock.now())
+        self.ready_at = self.clock.now()
+        self.ctx.sink.ready(self.ready_at)
         if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):
             finished = Event()
             monitor = gevent.spawn(LoopMonitor(self.ctx.sink.health).run, finished.is_set)
@@ -181,19 +193,47 @@ class Dispatcher:
         load, clock, stop = self.plan.load, self.clock, self.ctx.stop
         timer = timer_for(load.arrival, load.seed, mean_output_tokens(self.prompts))
         assert timer is not None
+        late = 0
         for k, t in share(timer.times(self.plan.start_at), self.ctx.index, self.ctx.workers):
             if t >= self.plan.end_at:
                 return
             delay = t - clock.now()
-            if delay > 0 and stop.wait(delay) or stop.is_set():
+            if delay > 0:
+                if stop.wait(delay):
+                    return
+            elif stop.is_set():
                 return
+            else:
+                late += 1
+                if late % CATCH_UP_YIELD == 0:
+                    gevent.sleep(0)  # behind schedule: let the arrivals already spawned send
+            behind = self._behind(t)
+            if behind > BACKLOG_LIMIT:
+                self._drop(k, t, "load_backlog", f"the load generator was {behind:.2f}s behind its schedule")
+                continue
             if self.pool.full():
-                rec = RequestRecord(f"{self.worker}-{k}", load.request, self.worker, t_sched=t, t_send=None)
-                fail(rec, "dropped", f"in-flight cap {self.ctx.cap} full", clock.now())
-                self.ctx.sink.add(rec)
+                gevent.sleep(0)  # arrivals spawned but not started yet send now, or show they cannot
+            if self.pool.full():
+                oldest = next(iter(self.waiting.values()), None)  # insertion order is schedule order
+                if oldest is not None and clock.now() - oldest > UNSENT_GRACE:
+                    self._drop(k, t, "load_backlog", f"{len(self.waiting)} of the {self.ctx.cap} in-flight slots held "
+                               "by arrivals the load generator had not sent yet")
+                else:
+                    self._drop(k, t, "in_flight_cap", f"in-flight cap {self.ctx.cap} full")
                 continue
             self.waiting[k] = t
             self.pool.spawn(self._one, k, t)
+
+    def _behind(self, t_sched: float) -> float:
+        """How late an arrival is for what this process did since it was ready: a slow start is not a backlog
+        (those arrivals go out late, and the run warns of the late start)."""
+        return self.clock.now() - max(t_sched, self.ready_at)
+
+    def _drop(self, k: int, t_sched: float, reason: DropReason, text: str) -> None:
+        rec = RequestRecord(f"{self.worker}-{k}", self.plan.load.request, self.worker, t_sched=t_sched, t_send=None,
+                            drop_reason=reason)
+        fail(rec, "dropped", text, self.clock.now())
+        self.ctx.sink.add(rec)
 
     def _closed_loop(self, arrival: ConcurrencyArrival) -> None:
         """Keep this worker's share of the profile's users running; retired users finish their request first."""
@@ -221,6 +261,9 @@ class Dispatcher:
     def _one(self, k: int, t_sched: float | None) -> None:
         """Arrival k: one request, a whole session (sessions.py) or a whole workflow (workflow.py)."""
         self.waiting.pop(k, None)
+        if t_sched is not None and (behind := self._behind(t_sched)) > BACKLOG_LIMIT:
+            self._drop(k, t_sched, "load_backlog", f"the load generator started it {behind:.2f}s behind its schedule")
+            return
         prompt = self.prompts[k % len(self.prompts)]
         chain = Chain(self._build, self._send, self._pause, self.clock.now)
         if self.plan.load.workflow is not None:

@@ -1,133 +1,29 @@
-"""The load subprocess: `python -m brownout.loadgen.process PLAN.json`.
+"""The load subprocess's entry: `python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT [--local]`.
 
-It runs Locust's engine (gevent), which the runner process never imports.
-One worker: a LocalRunner in this process. N workers: this process is a
-MasterRunner on `load.master_bind` and starts N local worker processes
-(`python -m brownout.loadgen.process --worker HOST:PORT`); with
-`load.expect_workers`, it also waits for that many remote ones
-(`brownout worker --master HOST:PORT`) before sending anyone the plan, and
-fails with a LoadError naming the address when they do not come in time.
-Remote workers need the dataset and tokenizer files at the same paths and a
-synchronized wall clock (records are placed on the run clock, see records.py).
-
-Records travel from workers to the master in batches over Locust's own
-channel (custom message `brownout_records`, every 0.5 s and once more when a
-worker finishes) and only the master writes `records.jsonl`. Why: one file,
-one writer and one set of counters, it works the same for workers on other
-machines (`brownout worker`), and the runner's guards see records within ~0.5 s.
+Why an entry apart from the engine (brownout.loadgen.engine): importing Locust
+and the spec models takes a second or more, several on a busy machine, and a
+master that imported them before starting its local workers made them import
+one after the other, so they were ready after the first planned arrivals. This
+module imports only gevent's patch, the standard library and brownout.processes: with several
+workers it starts the local ones first, then imports the engine while they
+import theirs (Locust workers retry until the master listens).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
+from gevent import monkey
+
+monkey.patch_all()  # what importing Locust does, done before become_child starts its parent-watch thread
+
+import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-import gevent
-from gevent.event import Event
-from locust.env import Environment
+from brownout.processes import become_child, free_port, spawn_python
 
-from brownout.errors import LoadError
-from brownout.loadgen.control import BASE_URL_ENV
-from brownout.loadgen.datasets import load_prompts, mean_output_tokens
-from brownout.loadgen.health import LoopHealth
-from brownout.loadgen.driver import STOP_DRAIN, LocalSink, WorkerContext, driver_user
-from brownout.loadgen.plan import RECORDS_FILE, STATUS_FILE, LoadPlan
-from brownout.loadgen.progress import Collector, LoadState, write_progress
-from brownout.rundata.records import RecordWriter, RequestRecord
-from brownout.rundata.clock import RunClock
-from brownout.loadgen.schedule import nominal_rate
-from brownout.loadgen.tokenizer import load_tokenizer
-from brownout.processes import become_child, free_port, spawn_python, terminate
-
-__all__ = ["RemoteSink", "main", "master_address", "run_load", "worker_main"]
-
-STATUS_EVERY = 0.5         # seconds between status rewrites and record batches
-END_SLACK = 5.0            # seconds past end_at + drain before the master gives up on a worker
-STOP_SLACK = STOP_DRAIN + 3.0
-
-_RECORDS_MSG, _PLAN_MSG, _STOP_MSG = "brownout_records", "brownout_plan", "brownout_stop"
-log = logging.getLogger("brownout.loadgen")
-
-
-def _on_signals(stop: Event) -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        gevent.signal_handler(sig, stop.set)
-
-
-def _api_key(plan: LoadPlan) -> str | None:
-    return os.environ.get(plan.api_key_env) if plan.api_key_env else None
-
-
-def _state(plan: LoadPlan, now: float, stopping: bool) -> LoadState:
-    if stopping or now >= plan.end_at:
-        return "draining"
-    return "waiting" if now < plan.start_at else "running"
-
-
-def run_load(plan: LoadPlan) -> int:
-    """Drive the plan to its end (or to SIGTERM); 0 on a clean run.
-
-    With `plan.clock_anchor` (start_load always runs this process on the caller's
-    machine) its records share the caller's run-clock axis exactly. Worker
-    processes keep their own anchor: a remote one has another monotonic clock.
-    """
-    clock = RunClock(plan.clock_anchor)
-    stop = Event()
-    _on_signals(stop)
-    prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
-    tokenizer = load_tokenizer(plan.load.tokenizer, plan.base_dir)
-    target_rate = nominal_rate(plan.load.arrival, mean_output_tokens(prompts))
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    status = plan.out_dir / STATUS_FILE
-    workers = plan.load.workers + plan.load.expect_workers
-    with RecordWriter(plan.out_dir / RECORDS_FILE) as writer:
-        collector = Collector(writer, target_rate, workers)
-        write_progress(status, collector.snapshot(clock.now(), "starting"))
-        if workers == 1:
-            ctx = WorkerContext(clock, stop, _api_key(plan), plan, 0, 1, LocalSink(collector, "w0"), prompts, tokenizer)
-            env = Environment(user_classes=[driver_user(ctx)], host=plan.base_url)
-            runner: Any = env.create_local_runner()
-            runner.start(1, spawn_rate=1)
-            procs: list[subprocess.Popen] = []
-            finished = ctx.done.is_set
-        else:
-            runner, procs, done = _start_workers(plan, collector, stop, clock, status)
-            remote = plan.load.expect_workers
-            finished = lambda: len(done) >= workers or (not remote and all(p.poll() is not None for p in procs))
-        try:
-            _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs))
-        finally:
-            runner.quit()
-            terminate([p.pid for p in procs], grace=3.0)
-            for p in procs:
-                p.wait()
-            write_progress(status, collector.snapshot(clock.now(), "done"))
-    return 0
-
-
-def _supervise(plan, clock, stop, collector, status, runner, finished, distributed) -> None:
-    """Rewrite the status file until every worker is done, stopped or out of time."""
-    deadline = plan.end_at + plan.load.drain + END_SLACK
-    stop_deadline = None
-    while not finished():
-        now = clock.now()
-        if stop.is_set() and stop_deadline is None:
-            stop_deadline = now + STOP_SLACK
-            if distributed:
-                runner.send_message(_STOP_MSG, {})
-        if now > deadline or (stop_deadline is not None and now > stop_deadline):
-            log.warning("workers did not finish in time; quitting")
-            return
-        write_progress(status, collector.snapshot(now, _state(plan, now, stop.is_set())))
-        gevent.sleep(STATUS_EVERY if stop_deadline is None else 0.05)
+__all__ = ["main", "master_address", "start_local_workers"]
 
 
 def master_address(bind: str) -> tuple[str, int, str]:
@@ -139,142 +35,59 @@ def master_address(bind: str) -> tuple[str, int, str]:
     return host, port, dial
 
 
-def _start_workers(plan: LoadPlan, collector: Collector, stop: Event, clock: RunClock, status: Path):
-    """A MasterRunner on `master_bind` and `workers` local worker processes; waits for remote ones; sends the plan."""
-    load = plan.load
-    host, port, dial = master_address(load.master_bind)
-    total = load.workers + load.expect_workers
-    env = Environment(user_classes=[driver_user(None)], host=plan.base_url)
-    master = env.create_master_runner(host, port)
-    collector.master = f"{host}:{port}"
-    done: set[str] = set()
-
-    def on_records(environment: Any, msg: Any) -> None:
-        data = msg.data
-        for record in data["records"]:
-            collector.add(record)
-        collector.worker_stats(data["worker"], data["sent"], data["in_flight"])
-        if data.get("ready_at") is not None:
-            collector.worker_ready(data["worker"], data["ready_at"])
-        if data.get("health"):
-            collector.worker_health(data["worker"], LoopHealth(**data["health"]))
-        if data["done"]:
-            done.add(data["worker"])
-
-    master.register_message(_RECORDS_MSG, on_records)
-    procs = [spawn_python("load-worker", "brownout.loadgen.process", ["--worker", f"{dial}:{port}"])
-             for _ in range(load.workers)]
-    give_up = time.monotonic() + load.worker_timeout
-    while len(master.clients.ready) < total:
-        collector.connected = len(master.clients.ready)
-        write_progress(status, collector.snapshot(clock.now(), "starting"))
-        if time.monotonic() > give_up or stop.is_set() or any(p.poll() is not None for p in procs):
-            connected = len(master.clients.ready)
-            master.quit()
-            terminate([p.pid for p in procs], grace=3.0)
-            hint = (f"; start the {load.expect_workers} remote one(s) with `brownout worker --master HOST:{port}` "
-                    "(HOST: an address of this machine they can reach)") if load.expect_workers else ""
-            raise LoadError(
-                f"only {connected} of {total} load workers connected to the master at {host}:{port} "
-                f"within {load.worker_timeout:g}s{hint}"
-            )
-        gevent.sleep(0.05)
-    collector.connected = total
-    text = plan.to_json()
-    for client in list(master.clients.ready):
-        index = master.get_worker_index(client.id)
-        master.send_message(_PLAN_MSG, {"plan": text, "index": index, "workers": total}, client_id=client.id)
-    master.start(total, spawn_rate=total)
-    return master, procs, done
+def start_local_workers(load: dict) -> tuple[list[subprocess.Popen], str | None]:
+    """For a plan's `load` (as JSON) with several workers: its local worker processes, dialling the master's
+    address, and that address as `master_bind` with its port fixed; ([], None) for one worker."""
+    if load["workers"] + load["expect_workers"] <= 1:
+        return [], None
+    host, port, dial = master_address(load["master_bind"])
+    procs = [spawn_python("load-worker", "brownout.loadgen.process", ["--worker", f"{dial}:{port}", "--local"])
+             for _ in range(load["workers"])]
+    return procs, f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class RemoteSink:
-    """Batches a worker's records and counters to the master every STATUS_EVERY seconds."""
+def _run_plan(path: Path) -> int:
+    text = path.read_text(encoding="utf-8")
+    procs, bind = start_local_workers(json.loads(text)["load"])
+    try:
+        import dataclasses
 
-    def __init__(self, runner: Any, worker: str) -> None:
-        self.runner = runner
-        self.worker = worker
-        self.buffer: list[dict[str, Any]] = []
-        self.sent = 0
-        self.in_flight = 0
-        self.latest: LoopHealth | None = None
-        self.ready_at: float | None = None
+        from brownout.loadgen.control import BASE_URL_ENV
+        from brownout.loadgen.engine import run_load
+        from brownout.loadgen.plan import LoadPlan
 
-    def add(self, record: RequestRecord) -> None:
-        self.buffer.append(asdict(record))
-
-    def stats(self, sent: int, in_flight: int) -> None:
-        self.sent, self.in_flight = sent, in_flight
-
-    def health(self, health: LoopHealth) -> None:
-        self.latest = health
-
-    def ready(self, t: float) -> None:
-        self.ready_at = t
-
-    def flush(self, done: bool = False) -> None:
-        batch, self.buffer = self.buffer, []
-        data = {"worker": self.worker, "records": batch, "sent": self.sent, "in_flight": self.in_flight, "done": done,
-                "health": asdict(self.latest) if self.latest else None, "ready_at": self.ready_at}
-        self.runner.send_message(_RECORDS_MSG, data)
-
-    def pump(self, finished: Event) -> None:
-        while not finished.wait(STATUS_EVERY):
-            self.flush()
-        self.flush(done=True)
-
-
-def worker_main(master_host: str, master_port: int) -> int:
-    """A worker: connect, receive the plan, drive its share, ship records, quit when told."""
-    clock = RunClock()
-    stop = Event()
-    _on_signals(stop)
-    ctx = WorkerContext(clock, stop)
-    env = Environment(user_classes=[driver_user(ctx)])
-    runner = env.create_worker_runner(master_host, master_port)
-
-    def on_plan(environment: Any, msg: Any) -> None:
-        plan = LoadPlan.from_json(msg.data["plan"])
-        ctx.plan, ctx.index, ctx.workers = plan, msg.data["index"], msg.data["workers"]
-        ctx.api_key = _api_key(plan)
-        ctx.prompts = load_prompts(plan.load.dataset, plan.base_dir, plan.load.seed)
-        ctx.tokenizer = load_tokenizer(plan.load.tokenizer, plan.base_dir)
-        sink = RemoteSink(runner, f"w{ctx.index}")
-        ctx.sink = sink
-        gevent.spawn(sink.pump, ctx.done)
-
-    def on_stop(environment: Any, msg: Any) -> None:
-        stop.set()
-
-    runner.register_message(_PLAN_MSG, on_plan)
-    runner.register_message(_STOP_MSG, on_stop)
-
-    def quit_after_stop() -> None:
-        stop.wait()
-        ctx.done.wait(STOP_SLACK)
-        gevent.sleep(0.1)  # let the final batch go out
-        runner.quit()
-
-    gevent.spawn(quit_after_stop)
-    runner.greenlet.join()
-    return 0
+        plan = LoadPlan.from_json(text)
+        if bind is not None:
+            plan = dataclasses.replace(plan, load=plan.load.model_copy(update={"master_bind": bind}))
+        if os.environ.get(BASE_URL_ENV):  # the unredacted URL (plan.json, kept with the results, is redacted)
+            plan = dataclasses.replace(plan, base_url=os.environ[BASE_URL_ENV])
+        return run_load(plan, procs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    import logging
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    become_child("load-worker" if args[:1] == ["--worker"] else "load")
+    worker = args[:1] == ["--worker"]
+    become_child("load-worker" if worker else "load")
+    from brownout.errors import LoadError
+
     try:
-        if args[:1] == ["--worker"] and len(args) == 2:
+        if worker and len(args) in (2, 3) and args[2:] in ([], ["--local"]):
+            from brownout.loadgen.engine import worker_main
+
             host, _, port = args[1].rpartition(":")
-            return worker_main(host, int(port))
+            return worker_main(host, int(port), local=args[2:] == ["--local"])
         if len(args) != 1:
-            print("usage: python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT", file=sys.stderr)
+            print("usage: python -m brownout.loadgen.process PLAN.json | --worker HOST:PORT [--local]", file=sys.stderr)
             return 2
-        plan = LoadPlan.from_json(Path(args[0]).read_text(encoding="utf-8"))
-        if os.environ.get(BASE_URL_ENV):  # the unredacted URL (plan.json, kept with the results, is redacted)
-            plan = dataclasses.replace(plan, base_url=os.environ[BASE_URL_ENV])
-        return run_load(plan)
+        return _run_plan(Path(args[0]))
     except LoadError as exc:
         print(f"load error: {exc}", file=sys.stderr)
         return 3

@@ -10,7 +10,8 @@ from __future__ import annotations
 from brownout.reports.models import WindowMetrics
 from brownout.reports.results import RunResults
 
-__all__ = ["TOP_CLASSES", "arrivals_line", "class_table", "counts_text", "failure_lines", "top_classes", "usage_line"]
+__all__ = ["DROP_REASONS", "TOP_CLASSES", "arrivals_line", "class_table", "counts_text", "failure_lines", "top_classes",
+           "usage_line"]
 
 TOP_CLASSES = 3
 PHASES = ("baseline", "fault", "recovery", "run")
@@ -47,13 +48,20 @@ def usage_line(results: RunResults) -> str:
             f"(their token counts come from the stream; token sources of answered requests: {sources})")
 
 
+DROP_REASONS = {"in_flight_cap": "in-flight cap full", "load_backlog": "load generator backlog"}
+"""How a `drop_reason` reads in the outputs."""
+
+
 def arrivals_line(results: RunResults) -> str:
-    """"arrivals: 60 scheduled = 58 sent + 2 dropped", or "" in closed loop."""
+    """"arrivals: 60 scheduled = 58 sent + 2 dropped by the harness (load generator backlog 2; not target errors)",
+    or "" in closed loop."""
     a = results.arrivals
     if a is None:
         return ""
     unsent = f" ({a.abandoned_unsent} abandoned before sending)" if a.abandoned_unsent else ""
-    return f"arrivals: {a.scheduled} scheduled = {a.sent} sent + {a.dropped} dropped{unsent}"
+    why = ", ".join(f"{DROP_REASONS.get(reason, reason)} {n}" for reason, n in a.drop_reasons.items())
+    dropped = f" by the harness ({why}; not target errors)" if a.dropped else ""
+    return f"arrivals: {a.scheduled} scheduled = {a.sent} sent + {a.dropped} dropped{dropped}{unsent}"
 
 
 def failure_lines(results: RunResults) -> list[str]:

@@ -141,7 +141,10 @@ class Arrivals(ResultModel):
 
     scheduled: int
     sent: int = Field(description="Dispatched to a request (including those the harness abandoned before sending).")
-    dropped: int = Field(description="Never sent: the in-flight cap was full.")
+    dropped: int = Field(description="Never sent on time because of the harness's own limits; never a target error.")
+    drop_reasons: dict[str, int] = Field(default_factory=dict, description=(
+        "Dropped arrivals by whose limit: `in_flight_cap` (load.max_in_flight full of sent requests) or "
+        "`load_backlog` (the load generator fell behind its own schedule)."))
     abandoned_unsent: int = Field(0, description="Dispatched, but abandoned (drain, stop) before the request went out.")
 
 

@@ -23,7 +23,7 @@ from brownout.rundata.timeline import Timeline
 from brownout.rundata.gauges import Sample
 from brownout.rundata.probes import ProbeResult
 from brownout.reports.metrics import failover_time, probe_frame, probe_summaries, request_frame, time_to_recover
-from brownout.reports.metrics.failures import arrival_counts
+from brownout.reports.metrics.failures import arrival_counts, drop_reasons
 from brownout.reports.metrics.gauges import gauge_series
 from brownout.reports.metrics.sessions import session_fates, sessions_summary
 from brownout.reports.metrics.workflows import workflow_fates, workflows_summary
@@ -223,7 +223,8 @@ def build_results(
     impacts = fault_impacts(spec, records, timeline, scoring, phases.get("baseline"), buckets,
                             lambda frame, window: window_metrics(frame, runs, window, scoring, probe_names))
     return RunResults(
-        arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent) if scheduled else None,
+        arrivals=Arrivals(scheduled=scheduled, sent=sent, dropped=dropped, abandoned_unsent=unsent,
+                          drop_reasons=drop_reasons(records)) if scheduled else None,
         experiment=spec.metadata.name,
         description=spec.metadata.description,
         spec=spec_document,

@@ -50,8 +50,8 @@ def judge_harness(
 ) -> HarnessCheck:
     """Saturated when any figure exceeds its limit (strictly); one reason line per exceeded limit.
 
-    A figure not measured (None) is not judged, so without observations only the schedule lag,
-    taken from the records, can find the harness saturated. Disabled: nothing is judged.
+    A figure not measured (None) is not judged, so without observations only the records (schedule lag,
+    arrivals dropped as the load generator's backlog) can find the harness saturated. Disabled: nothing is judged.
     """
     observed = observations or HarnessObservations()
     lag = schedule_lag_p99(records)
@@ -62,6 +62,10 @@ def judge_harness(
         if limits.enabled and value is not None and value > bounds[name]:
             shown, limit = format_pair(value, bounds[name], name)
             reasons.append(f"{_MACHINE if name in _MACHINE_FIGURES else SATURATED}: {FIGURES[name]} {shown} > {limit}")
+    backlog = int((records["drop_reason"] == "load_backlog").sum()) if "drop_reason" in records else 0
+    if limits.enabled and backlog:
+        reasons.append(f"{SATURATED}: {backlog} arrival{'s' if backlog != 1 else ''} dropped as its own backlog "
+                       "(it could not send them on time; not the target's errors)")
     return HarnessCheck(saturated=bool(reasons), enabled=limits.enabled, reasons=reasons, schedule_lag_p99=lag,
                         observations=observed, limits=bounds)
 

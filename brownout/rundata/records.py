@@ -10,7 +10,7 @@ hour-long runs) and loaded into one pandas frame for scoring.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Iterable, Literal
 
@@ -20,6 +20,7 @@ __all__ = [
     "ERROR_CLASSES",
     "FAILED_AT",
     "RECORDS_FILE",
+    "DropReason",
     "Outcome",
     "RecordWriter",
     "RequestRecord",
@@ -32,6 +33,9 @@ RECORDS_FILE = "records.jsonl"  # in the load folder: every record of the run, o
 Outcome = Literal["ok", "degraded", "failed", "abandoned"]
 """`abandoned`: the harness gave up on the request (drain expired, stop condition, interrupt); never a target failure."""
 TokenSource = Literal["usage", "tokenizer", "chunks", "none"]
+DropReason = Literal["in_flight_cap", "load_backlog"]
+"""Whose limit dropped an arrival: `load.max_in_flight` full of sent requests, or the load generator's own backlog
+(it fell behind its schedule, or arrivals it had not sent yet held the in-flight slots)."""
 
 ERROR_CLASSES = (
     "connect_refused",   # TCP connection refused
@@ -50,7 +54,7 @@ ERROR_CLASSES = (
     "redirect",          # a 3xx not followed (follow_redirects off), or more than MAX_REDIRECTS
     "tls_certificate",   # the server's certificate failed verification
     "tls_error",         # any other TLS failure
-    "dropped",           # never sent: the in-flight cap was full at t_sched
+    "dropped",           # never sent on time because of the harness's own limits (`drop_reason`): not the target's
     "client_error",      # anything else, with the exception text in `error`
 )
 
@@ -95,13 +99,19 @@ class RequestRecord:
     step: int | None = None         # 1-based step of its workflow
     tool_calls: int | None = None   # workflow steps: tool calls the answer asked for (0: the final answer)
     max_steps: int | None = None    # workflow steps: the workflow's step limit
+    drop_reason: DropReason | None = None  # why a `dropped` arrival was never sent
 
     @property
     def ttft(self) -> float | None:
         return None if self.t_first is None or self.t_send is None else self.t_first - self.t_send
 
+    def to_dict(self) -> dict[str, object]:
+        """Shallow: `asdict` deep-copies `itl` value by value, which cost the load process more CPU per record
+        than sending the request did."""
+        return {name: getattr(self, name) for name in _COLUMNS}
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
 _COLUMNS = [f.name for f in fields(RequestRecord)]

@@ -27,6 +27,7 @@ EventKind = Literal[
     "guard_fired",
     "steady_state",
     "fault_late",          # injected or rolled back more than FAULT_DRIFT_WARNING after its planned time
+    "load_worker_lost",    # the load master stopped hearing from a worker: a harness failure, its share unscored
     "note",
 ]
 

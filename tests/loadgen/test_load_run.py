@@ -132,10 +132,15 @@ def test_request_kinds(fake_server, make_plan, request_kind, stream):
         assert df.t_first.isna().all() and df.t_end.notna().all()
 
 
-def test_two_workers_merge_into_one_data_set(fake_server, make_plan):
+def test_two_workers_merge_into_one_data_set_and_start_on_schedule(fake_server, make_plan):
     load = {"arrival": {"kind": "constant", "rate": "20/s"}, "workers": 2}
-    run, df = run_to_end(make_plan(fake_server.url, load, duration=1.5, lead=3.0, headers={"x-fake-tokens": "2"}))
+    plan = make_plan(fake_server.url, load, duration=1.5, lead=6.0, headers={"x-fake-tokens": "2"})
+    run, df = run_to_end(plan)
     assert len(df) == 30 and df.request_id.is_unique
+    # local workers start with the master and share its clock: both ready before the first arrival, none late
+    assert run.progress().ready_at < plan.start_at, "a worker was ready after the first planned arrival"
+    first = df.sort_values("t_sched").groupby("worker").head(5)
+    assert ((first.t_send - first.t_sched) < 0.25).all(), (first.t_send - first.t_sched).tolist()
     assert set(df.worker) == {"w0", "w1"}
     assert (df.worker == "w0").sum() == 15
     assert set(df.outcome) == {"ok"}
@@ -177,6 +182,7 @@ def test_full_cap_drops_and_sigterm_abandons(fake_server, make_plan):
     assert sent.error.str.contains("stopped while in flight").all()
     dropped = df[df.error_class == "dropped"]
     assert len(dropped) >= 15 and dropped.t_send.isna().all()
+    assert set(dropped.drop_reason) == {"in_flight_cap"}  # sent requests held the slots: the cap, not our backlog
     assert df.request_id.is_unique
 
 

@@ -246,20 +246,22 @@ def test_tail_returns_only_complete_new_lines(tmp_path):
     assert tail.read() == [{"a": 3}] and tail.read() == []
 
 
-def test_collector_counts_and_recent_window(tmp_path):
+def test_collector_counts_and_rate_over_the_run_so_far(tmp_path):
     with RecordWriter(tmp_path / "r.jsonl") as writer:
-        col = Collector(writer, 10.0, 1)
+        col = Collector(writer, 10.0, 1, start_at=0.0)
         col.add(RequestRecord("a", "chat", "w0", 0.0, 0.0, t_first=0.2, t_end=1.0, outcome="ok"))
-        col.add(RequestRecord("b", "chat", "w0", 0.0, None, t_end=0.0, error_class="dropped"))
+        col.add(RequestRecord("b", "chat", "w0", 0.0, None, t_end=0.0, error_class="dropped", drop_reason="in_flight_cap"))
+        col.add(RequestRecord("c", "chat", "w0", 0.1, None, t_end=1.5, error_class="dropped", drop_reason="load_backlog"))
         col.worker_stats("w0", sent=1, in_flight=0)
-        col.snapshot(0.0, "running")
         snap = col.snapshot(2.0, "running")
-        assert (snap.ok, snap.failed, snap.dropped, snap.records) == (1, 1, 1, 2)
-        assert snap.ttft_p95 == pytest.approx(0.2) and snap.achieved_rate == 0.0
+        assert (snap.ok, snap.failed, snap.dropped, snap.dropped_backlog, snap.records) == (1, 2, 2, 1, 3)
+        assert snap.ttft_p95 == pytest.approx(0.2) and snap.achieved_rate == pytest.approx(0.5)
+        assert "dropped by the harness 2 (load generator backlog 1" in snap.line() and "failed 0 |" in snap.line()
         col.worker_stats("w0", sent=11, in_flight=2)
-        assert col.snapshot(4.0, "running").achieved_rate == pytest.approx(2.5)
-        assert col.snapshot(10.0, "running").ttft_p95 is None
-    assert len(Path(tmp_path / "r.jsonl").read_text().splitlines()) == 2
+        assert col.snapshot(4.0, "running").achieved_rate == pytest.approx(11 / 4)
+        late = col.snapshot(10.0, "running")  # the rate is over the run so far, TTFT p95 over the last few seconds
+        assert late.achieved_rate == pytest.approx(1.1) and late.ttft_p95 is None
+    assert len(Path(tmp_path / "r.jsonl").read_text().splitlines()) == 3
 
 
 def test_loop_monitor_p99_is_the_upper_edge_of_the_bin_holding_it():

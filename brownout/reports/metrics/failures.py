@@ -2,7 +2,8 @@
 
 Pure functions over a records frame. An SRE's first question after a game day is
 "failed how?": these counts answer it per phase in every output. Throttled (429)
-and dropped requests are failures with their own class, so they are counted here too.
+requests are failures with their own class, so they are counted here too; dropped
+arrivals are the harness's (never judged) and only appear in the arrivals balance.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import pandas as pd
 
 from brownout.reports.metrics.outcomes import judged
 
-__all__ = ["arrival_counts", "count_anomalies", "count_usage_mismatches", "errors_by_class", "errors_by_status"]
+__all__ = ["arrival_counts", "count_anomalies", "count_usage_mismatches", "drop_reasons", "errors_by_class",
+           "errors_by_status"]
 
 
 def _failed(records: pd.DataFrame) -> pd.DataFrame:
-    return records[records["outcome"] == "failed"]  # never abandoned, so all judged
+    rows = judged(records)
+    return rows[rows["outcome"] == "failed"]
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -59,3 +62,11 @@ def arrival_counts(records: pd.DataFrame) -> tuple[int, int, int, int]:
     dropped = int((arrivals["error_class"] == "dropped").sum())
     unsent = int(((arrivals["outcome"] == "abandoned") & arrivals["t_send"].isna()).sum())
     return len(arrivals), len(arrivals) - dropped, dropped, unsent
+
+
+def drop_reasons(records: pd.DataFrame) -> dict[str, int]:
+    """Formula: dropped arrivals counted by `drop_reason` (`in_flight_cap`, `load_backlog`; `unknown` for records
+    written before the field). Unit: arrivals. Every one is the harness's, never a target error."""
+    dropped = records[records["error_class"] == "dropped"]
+    reasons = dropped["drop_reason"]
+    return _counts(reasons.astype(object).where(reasons.notna(), "unknown").astype(str))

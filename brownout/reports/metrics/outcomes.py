@@ -1,11 +1,12 @@
 """Outcome rates and error-budget burn of one window of requests.
 
 Every request is ok, degraded, failed or abandoned. An *abandoned* request is one
-the harness gave up on (drain expired, stop condition, interrupt): it says
-nothing about the target, so `judged` leaves it out before any metric is taken
-and windows only report how many there were. Of the judged requests, a failed
-one is *throttled* when it got a 429 (error class `throttled`) and an *error*
-otherwise; dropped requests (never sent) are errors. So over judged requests
+the harness gave up on (drain expired, stop condition, interrupt), a *dropped*
+arrival (failed, error class `dropped`) one it never sent on time because of its
+own limits (in-flight cap, load-generator backlog: `drop_reason`). Neither says
+anything about the target, so `judged` leaves both out before any metric is taken
+and outputs only count them. Of the judged requests, a failed one is *throttled*
+when it got a 429 (error class `throttled`) and an *error* otherwise. So over judged requests
 `success_rate + error_rate + throttle_rate == 1`, and `degraded_rate` is the
 part of `success_rate` served by a fallback path. Every function returns None,
 never 0, for a window without judged requests.
@@ -24,6 +25,7 @@ __all__ = [
     "error_budget_burn",
     "error_rate",
     "is_abandoned",
+    "is_dropped",
     "is_error",
     "is_success",
     "is_throttled",
@@ -38,9 +40,14 @@ def is_abandoned(records: pd.DataFrame) -> pd.Series:
     return records["outcome"] == "abandoned"
 
 
+def is_dropped(records: pd.DataFrame) -> pd.Series:
+    """Never sent on time because of the harness's own limits: never a failure of the target."""
+    return records["error_class"] == "dropped"
+
+
 def judged(records: pd.DataFrame) -> pd.DataFrame:
-    """The requests every metric is taken over: all but the abandoned ones."""
-    return records[~is_abandoned(records)]
+    """The requests every metric is taken over: all but the abandoned and the dropped ones."""
+    return records[~(is_abandoned(records) | is_dropped(records))]
 
 
 def is_success(records: pd.DataFrame) -> pd.Series:
@@ -56,7 +63,7 @@ def is_throttled(records: pd.DataFrame) -> pd.Series:
 
 
 def is_error(records: pd.DataFrame) -> pd.Series:
-    """Failed and not throttled (includes dropped requests)."""
+    """Failed and not throttled (of judged requests: dropped ones are left out before)."""
     return (records["outcome"] == "failed") & ~is_throttled(records)
 
 

@@ -40,7 +40,12 @@ def _latency_parts(name: str) -> tuple[str, str] | None:
     return (metric, stat) if metric in LATENCY_METRICS and stat in STATS else None
 
 
-def _value(table: RequestTable, at: slice, duration: float, name: str) -> float | None:
+def watched_value(table: RequestTable, window: Window, name: str, answers: AnswerTable | None = None) -> float | None:
+    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics,
+    accuracy is over the judged answers of `answers` (None without them)."""
+    if name == "accuracy":
+        return None if answers is None else answers.accuracy(window)
+    at, duration = table.span(window), window.duration
     latency = _latency_parts(name)
     if latency is not None:
         return statistic(table.sample(at, latency[0], adjusted=False), latency[1])
@@ -50,16 +55,8 @@ def _value(table: RequestTable, at: slice, duration: float, name: str) -> float 
     if name == "requests_per_s":
         return per_second(counts.success, counts.requests, duration)
     if name == "output_tokens_per_s":
-        return per_second(table.output_tokens(at), counts.requests, duration)
+        return per_second(table.output_tokens(window), counts.requests, duration)
     raise ValueError(f"unknown recovery watch metric '{name}'")
-
-
-def watched_value(table: RequestTable, window: Window, name: str, answers: AnswerTable | None = None) -> float | None:
-    """A watch metric (`RECOVERY_WATCH_METRICS`) over `window`; latency ones are plain statistics,
-    accuracy is over the judged answers of `answers` (None without them)."""
-    if name == "accuracy":
-        return None if answers is None else answers.accuracy(window)
-    return _value(table, table.span(window), window.duration, name)
 
 
 @dataclass(frozen=True)

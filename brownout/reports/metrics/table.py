@@ -17,7 +17,7 @@ import pandas as pd
 from brownout.spec.objectives import LATENCY_METRICS, GoodputCriteria
 from brownout.reports.metrics.latency import itl_gaps, per_request, with_failures
 from brownout.reports.metrics.outcomes import OutcomeCounts, is_abandoned, is_error, is_success, is_throttled, judged
-from brownout.reports.metrics.throughput import meets_goodput
+from brownout.reports.metrics.throughput import TokenArrivals, meets_goodput
 from brownout.reports.window import Window, anchor_times
 
 __all__ = ["RequestTable"]
@@ -38,7 +38,6 @@ class RequestTable:
     degraded: np.ndarray
     error: np.ndarray
     throttled: np.ndarray
-    tokens: np.ndarray      # output tokens, 0 when unknown
     good: np.ndarray        # meets the goodput criteria
     latency: dict[str, np.ndarray]  # every per-request latency metric, NaN when undefined
     itl: np.ndarray         # ITL gaps of successful requests, in request order
@@ -46,6 +45,7 @@ class RequestTable:
     abandoned: np.ndarray   # anchors of the abandoned requests, ascending
     error_class: np.ndarray  # error class of each failed request (`unknown` when missing), None for the others
     region: np.ndarray      # region of each request (records fall back to the raw served_by), None when unknown
+    arrivals: TokenArrivals  # when the output tokens of ok and degraded requests arrived
 
     @classmethod
     def build(cls, records: pd.DataFrame, criteria: GoodputCriteria) -> RequestTable:
@@ -64,7 +64,6 @@ class RequestTable:
             degraded=col(rows["outcome"] == "degraded", bool),
             error=col(is_error(rows), bool),
             throttled=col(is_throttled(rows), bool),
-            tokens=col(pd.to_numeric(rows["output_tokens"], errors="coerce").fillna(0), float),
             good=col(meets_goodput(rows, criteria), bool),
             latency={m: col(per_request(rows, m), float) for m in sorted(LATENCY_METRICS - {"itl"})},
             itl=gaps[kept],
@@ -72,6 +71,7 @@ class RequestTable:
             abandoned=_by_anchor(records[is_abandoned(records)])[1],
             error_class=np.where(rows["outcome"] == "failed", rows["error_class"].fillna("unknown").astype(str), None),
             region=rows["region"].where(rows["region"].notna(), None).to_numpy(dtype=object),
+            arrivals=TokenArrivals(rows[is_success(rows)]),
         )
 
     def span(self, window: Window) -> slice:
@@ -97,9 +97,9 @@ class RequestTable:
         """ok or degraded, as `is_success`."""
         return self.ok[at] | self.degraded[at]
 
-    def output_tokens(self, at: slice) -> float:
-        """Output tokens of ok and degraded requests, as `output_tokens_per_s` sums them."""
-        return float(self.tokens[at][self.success(at)].sum())
+    def output_tokens(self, window: Window) -> float:
+        """Output tokens of ok and degraded requests that arrived in the window, as `output_tokens_per_s` sums them."""
+        return self.arrivals.between(window.start, window.end)
 
     def goodput_requests(self, at: slice) -> int:
         return int(self.good[at].sum())
