@@ -105,7 +105,7 @@ def test_sessions_survive_a_region_outage_only_on_resilient_and_workflows_run(br
     assert {g["error_class"] for g in broken} <= {"http_5xx", "connect_refused", "connection_reset", "stream_cut"}, broken
     assert "Sessions broken, by where they broke" in (runs["fragile"]["out"] / "report.html").read_text()
     # the resilient sandbox kept answering later turns from the other region, with the whole conversation
-    records = load_records(Path(p) for p in resilient["records_paths"])
+    records = load_records(runs["resilient"]["out"] / p for p in resilient["records_paths"])
     later = records[(records.turn >= 2) & (records.outcome == "ok") & (records.region == "eu-west")]
     assert len(later) >= 3, records[["request_id", "turn", "outcome", "region"]].to_string()
     assert set(resilient["phases"]["fault"]["ttft_by_turn"]) == {"1", "2", "3"}

@@ -62,7 +62,7 @@ def test_slos_are_assertions_and_the_fixture_runs_an_experiment(pytester, isolat
     out = result.stdout.str()
     # The resilient file passes; on a saturated machine its latency objective may be inconclusive
     # instead (the item fails saying so, as `brownout run` exits 6), never failed on availability.
-    resilient = json.loads((pytester.path / "results" / "pytest" / "resilient" / "results.json").read_text())
+    resilient = json.loads((pytester.path / "reports" / "pytest" / "resilient" / "results.json").read_text())
     assert resilient["verdict"] in ("passed", "inconclusive"), out
     saturated = resilient["verdict"] == "inconclusive"
     result.assert_outcomes(passed=1 if saturated else 2, failed=2 if saturated else 1)

@@ -101,7 +101,7 @@ class Runner:
         return Run(
             proc=proc,
             results=results,
-            records=load_records(results["records_paths"]),
+            records=load_records(results_path.parent / p for p in results["records_paths"]),  # relative to the run folder
             served={name: stats_delta(before[name], after[name]) for name in before},
             proxies_after=self.stack.toxiproxy.proxies(),
             access=gateway.access_log()[log_before:],

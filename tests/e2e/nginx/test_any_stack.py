@@ -201,7 +201,7 @@ def test_each_fault_kind_against_a_resilient_and_a_fragile_nginx(any_stack: AnyS
         finally:
             reap(folder)
         results = json.loads((folder / "out" / "results.json").read_text())
-        runs[name] = (proc.returncode, output, results, load_records(results["records_paths"]))
+        runs[name] = (proc.returncode, output, results, load_records(folder / "out" / p for p in results["records_paths"]))
 
     code, output, results, records = runs["resilient"]
     assert_passed_or_harness_inconclusive(code, output, results)
