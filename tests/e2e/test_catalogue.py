@@ -218,13 +218,13 @@ def test_shorten_keeps_units_places_and_validity(tmp_path):
     assert problems == []
 
 
-@pytest.mark.slow
 SAME_FAULTS_AS_ANOTHER = {"pod-kill.yaml": "ci-gate.yaml", "dr-drill.yaml": "region-failover.yaml",
                           "game-day.yaml": "ci-gate, gpu-oom and slow-embeddings"}
 """Families whose faults another family's run already exercises: they run with `pytest -m catalogue_full`
 (the suite's 15-minute budget on 2 cores), and every file is validated with its references either way."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("expect", [
     pytest.param(e, marks=pytest.mark.catalogue_full) if e.file in SAME_FAULTS_AS_ANOTHER else e for e in CATALOGUE
 ], ids=lambda e: e.file.removesuffix(".yaml"))

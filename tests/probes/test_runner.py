@@ -100,7 +100,8 @@ def test_a_slow_probe_never_overlaps_itself(fake_ai, target):
     for a, b in itertools.pairwise(results):
         assert b.t >= a.t + a.latency - 0.01
     # Skipped ticks send nothing; a run still in flight at stop() is cancelled and not recorded.
-    assert len(fake_ai.seen) - len(results) in (0, 1)
+    # (only this probe's path: the server is shared, and an earlier test's cancelled request may land late)
+    assert len([path for path, _ in fake_ai.seen if path == "/health"]) - len(results) in (0, 1)
 
 
 def test_stop_cancels_in_flight_runs(fake_ai, target):
