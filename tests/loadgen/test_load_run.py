@@ -14,7 +14,7 @@ from brownout.rundata.records import load_records
 from brownout.rundata.clock import RunClock
 from brownout.loadgen.schedule import PoissonTimer
 from brownout.processes import free_port, pid_alive
-from tests.loadgen.support import run_to_end
+from tests.loadgen.support import run_on_time, run_to_end
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -135,13 +135,7 @@ def test_request_kinds(fake_server, make_plan, request_kind, stream):
 def test_two_workers_merge_into_one_data_set_and_start_on_schedule(fake_server, make_plan):
     load = {"arrival": {"kind": "constant", "rate": "20/s"}, "workers": 2}
     plan = make_plan(fake_server.url, load, duration=1.5, lead=6.0, headers={"x-fake-tokens": "2"})
-    asked = time.time()
-    run, df = run_to_end(plan)
-    if run.progress().ready_at >= plan.start_at:
-        # A machine too busy to start three Locust processes in 6 s: once more, with twice the start-up measured.
-        plan = make_plan(fake_server.url, load, duration=1.5, lead=2 * (run.progress().ready_at - asked) + 1.0,
-                         headers={"x-fake-tokens": "2"})
-        run, df = run_to_end(plan)
+    run, df, plan = run_on_time(plan)
     assert len(df) == 30 and df.request_id.is_unique
     # local workers start with the master and share its clock: both ready before the first arrival, none late
     assert run.progress().ready_at < plan.start_at, "a worker was ready after the first planned arrival"
@@ -177,7 +171,9 @@ def test_full_cap_drops_and_sigterm_abandons(fake_server, make_plan):
         assert any(r["error_class"] == "dropped" for r in guard_view)
         t = time.monotonic()
         run.stop(timeout=10)
-        assert time.monotonic() - t < 3.0
+        # well before the stalled requests' 20 s timeout and the 10 s kill: the abandoned records below show the
+        # process wrote them on its way out (a killed one writes nothing)
+        assert time.monotonic() - t < 10.0
         assert not pid_alive(run.pid)
     finally:
         run.stop()

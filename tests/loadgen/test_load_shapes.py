@@ -10,7 +10,7 @@ import pytest
 
 from brownout.errors import LoadError
 from brownout.loadgen import start_load
-from tests.loadgen.support import run_to_end
+from tests.loadgen.support import run_on_time, run_to_end
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,7 +25,7 @@ def test_step_shape_sends_each_slice_its_rate(fake_server, make_plan):
     shape = {"kind": "step", "steps": [{"at": "0s", "level": "10/s"}, {"at": "1s", "level": "30/s"}]}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "constant", "shape": shape}}, duration=2.0, lead=3.0,
                      headers={"x-fake-tokens": "2"})
-    _, df = run_to_end(plan)
+    _, df, plan = run_on_time(plan)
     assert set(df.outcome) == {"ok"}
     assert _slices(df.t_sched, plan.start_at, [0, 1, 2]) == [10, 30]
     sent = _slices(df.t_send, plan.start_at, [0, 1, 2])
@@ -37,7 +37,7 @@ def test_closed_loop_user_step(fake_server, make_plan):
     headers = {"x-fake-ttft-ms": "40", "x-fake-itl-ms": "20", "x-fake-tokens": "4"}
     plan = make_plan(fake_server.url, {"arrival": {"kind": "concurrency", "shape": shape}}, duration=2.0, lead=3.0,
                      headers=headers)
-    _, df = run_to_end(plan)
+    _, df, plan = run_on_time(plan)
     assert set(df.outcome) == {"ok"}
 
     def levels(a, b):
