@@ -274,12 +274,6 @@ def _keep_marks(rec: RequestRecord, spec: RequestSpec, reply: Reply | None, sett
         rec.tool_calls = len(reply.tool_calls)
 
 
-def _served_by(rec: RequestRecord, value: str | None, rule: ServedBy) -> None:
-    if value is not None:
-        rec.served_by = value
-        rec.region = rule.regions.get(value, value)
-
-
 def _finish(rec: RequestRecord, spec: RequestSpec, reply: Reply, response: Any, settings: ExchangeSettings) -> None:
     if rec.t_end is None:
         rec.t_end = settings.clock.now()

@@ -26,11 +26,12 @@ def record(signum, frame):
 signal.signal(signal.SIGUSR1, record)
 signal.signal(signal.SIGTERM, record)
 sock = socket.create_server(("127.0.0.1", 0))
-with open(os.path.join(folder, "pid.tmp"), "w") as fh:
+with open(os.path.join(folder, "port.tmp"), "w") as fh:
+    fh.write(str(sock.getsockname()[1]))
+os.replace(os.path.join(folder, "port.tmp"), os.path.join(folder, "port"))
+with open(os.path.join(folder, "pid.tmp"), "w") as fh:  # last: the pid file says the port is there too
     fh.write(f"{os.getpid()}\n")
 os.replace(os.path.join(folder, "pid.tmp"), os.path.join(folder, "pid"))
-with open(os.path.join(folder, "port"), "w") as fh:
-    fh.write(str(sock.getsockname()[1]))
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     time.sleep(0.05)
@@ -93,7 +94,7 @@ def targets(root: Path, count: int = 1, *, user: int | None = None) -> Iterator[
             started.append(Target(process, folder, marker))
         deadline = time.monotonic() + 15
         for target in started:
-            while not (target.folder / "port").exists():
+            while not target.pid_file.exists():  # written last, after the port
                 assert target.process.poll() is None and time.monotonic() < deadline, "target did not start"
                 time.sleep(0.01)
         yield started
