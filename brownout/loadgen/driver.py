@@ -17,6 +17,7 @@ the harness's, not the target's (scoring leaves dropped arrivals out).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import os
@@ -174,6 +175,10 @@ class Dispatcher:
 
     def run(self) -> None:
         stop = self.ctx.stop
+        # Locust, pydantic and the plan are a heap of long-lived objects: frozen, a full collection during the
+        # load walks only what the run made (one unfrozen walk stalled a 200-stream run for 40 ms)
+        gc.collect()
+        gc.freeze()
         self.ready_at = self.clock.now()
         self.ctx.sink.ready(self.ready_at)
         if not stop.wait(max(0.0, self.plan.start_at - self.clock.now())):

@@ -41,9 +41,10 @@ class Segment:
     def time_for(self, r: float) -> float:
         """Offset x from t0 at which the area since t0 reaches r (r within this segment's area)."""
         slope = 0.0 if math.isinf(self.t1) else (self.l1 - self.l0) / (self.t1 - self.t0)
-        if abs(slope) < 1e-12:
-            return r / self.l0
-        return (-self.l0 + math.sqrt(max(0.0, self.l0 * self.l0 + 2 * slope * r))) / slope
+        # the root of l0*x + slope*x^2/2 = r written as 2r / (l0 + sqrt(...)): no cancellation for a flat or
+        # nearly flat segment, and a ramp up from level 0 needs no special case
+        root = self.l0 + math.sqrt(max(0.0, self.l0 * self.l0 + 2 * slope * r))
+        return 2 * r / root if root > 0 else 0.0
 
 
 @dataclass(frozen=True)
