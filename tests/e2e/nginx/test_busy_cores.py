@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -54,9 +55,18 @@ def busy_cores() -> Iterator[list[subprocess.Popen]]:
                 loop.wait(timeout=5)
 
 
-def spinning(loops: list[subprocess.Popen]) -> list[int]:
-    """The pids of the shells that spin (children of each timeout)."""
-    return [pid for loop in loops for pid in children(loop.pid)]
+def spinning(loops: list[subprocess.Popen], within: float = 10.0) -> list[int]:
+    """The pids of the shells that spin (children of each timeout).
+
+    `timeout` forks its shell after it starts: on a busy machine a look straight after Popen can
+    find a timeout without its child yet (CI saw one of two), so wait for each, bounded.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        shells = [children(loop.pid) for loop in loops]
+        if all(shells) or time.monotonic() > deadline:
+            return [pid for found in shells for pid in found]
+        time.sleep(0.05)
 
 
 def test_verdicts_hold_with_both_cores_busy(runs: Runner, stack: Stack, busy_cores: list[subprocess.Popen]):
