@@ -53,6 +53,7 @@ STATUS_EVERY = 0.5         # seconds between status rewrites and record batches
 END_SLACK = 5.0            # seconds past end_at + drain before the master gives up on a worker
 STOP_SLACK = STOP_DRAIN + 3.0
 MASTER_WAIT = 60.0         # seconds a worker waits for the master's port before Locust's own retries take over
+LOST_AFTER = 6.0           # seconds a worker stays missing (Locust: ~3 s without a heartbeat) before it is lost
 
 _RECORDS_MSG, _PLAN_MSG, _STOP_MSG = "brownout_records", "brownout_plan", "brownout_stop"
 log = logging.getLogger("brownout.loadgen")
@@ -99,16 +100,25 @@ def run_load(plan: LoadPlan, procs: list[subprocess.Popen] | None = None) -> int
             runner.start(1, spawn_rate=1)
             procs = []
             finished = ctx.done.is_set
+            give_up = None  # one worker, in this process: nothing to call lost
         else:
             procs = list(procs or [])
             runner, done = _start_workers(plan, procs, collector, stop, clock, status)
             remote = plan.load.expect_workers
+            missing: dict[str, float] = {}
 
             def finished() -> bool:
-                _note_lost(runner, collector, done)
+                _note_lost(runner, collector, done, missing, time.monotonic())
                 return len(done) >= workers or (not remote and all(p.poll() is not None for p in procs))
+
+            def give_up() -> None:  # type: ignore[misc]
+                """Out of time: a worker that has not said it is done by now is lost (its records never come)."""
+                for name in (f"w{index}" for index in range(workers)):
+                    if name not in done:
+                        collector.worker_lost(name)
         try:
-            _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs))
+            if not _supervise(plan, clock, stop, collector, status, runner, finished, distributed=bool(procs)) and give_up:
+                give_up()
         finally:
             runner.quit()
             terminate([p.pid for p in procs], grace=3.0)
@@ -118,20 +128,26 @@ def run_load(plan: LoadPlan, procs: list[subprocess.Popen] | None = None) -> int
     return 0
 
 
-def _note_lost(master: Any, collector: Collector, done: set[str]) -> None:
-    """Workers the master stopped hearing from (Locust's heartbeat, ~3 s): lost, so done, and said so in the status.
+def _note_lost(master: Any, collector: Collector, done: set[str], missing: dict[str, float], now: float) -> None:
+    """Workers the master has not heard from for LOST_AFTER seconds: lost, so done, and said so in the status.
 
-    Their unsent arrivals and in-flight requests leave no record: nothing of them is scored, least of all as
-    the target's errors; the runner reports the loss as a harness event."""
-    for client in master.clients.missing:
-        name = f"w{master.get_worker_index(client.id)}"
-        if name not in done:
+    Locust calls a worker missing after ~3 s without a heartbeat and takes it back when one comes: a worker
+    whose loop a busy machine starved for a few seconds is missing for a while, not lost (CI once dropped
+    a live worker's whole share that way). Its unsent arrivals and in-flight requests leave no record:
+    nothing of a lost worker is scored, least of all as the target's errors; the runner reports the loss as
+    a harness event. `missing`: when each worker was first seen missing, kept between calls."""
+    now_missing = {f"w{master.get_worker_index(client.id)}" for client in master.clients.missing}
+    for name in list(missing):
+        if name not in now_missing:
+            del missing[name]
+    for name in now_missing - done:
+        if now - missing.setdefault(name, now) >= LOST_AFTER:
             done.add(name)
             collector.worker_lost(name)
 
 
-def _supervise(plan, clock, stop, collector, status, runner, finished, distributed) -> None:
-    """Rewrite the status file until every worker is done, stopped or out of time."""
+def _supervise(plan, clock, stop, collector, status, runner, finished, distributed) -> bool:
+    """Rewrite the status file until every worker is done or stopped (True), or out of time (False)."""
     deadline = plan.end_at + plan.load.drain + END_SLACK
     stop_deadline = None
     while not finished():
@@ -142,9 +158,10 @@ def _supervise(plan, clock, stop, collector, status, runner, finished, distribut
                 runner.send_message(_STOP_MSG, {})
         if now > deadline or (stop_deadline is not None and now > stop_deadline):
             log.warning("workers did not finish in time; quitting")
-            return
+            return False
         write_progress(status, collector.snapshot(now, _state(plan, now, stop.is_set())))
         gevent.sleep(STATUS_EVERY if stop_deadline is None else 0.05)
+    return True
 
 
 def _start_workers(plan: LoadPlan, procs: list[subprocess.Popen], collector: Collector, stop: Event, clock: RunClock,
