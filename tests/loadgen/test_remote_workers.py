@@ -13,6 +13,7 @@ import pytest
 from brownout.loadgen import start_load
 from brownout.processes import free_port
 from brownout.rundata.records import load_records
+from tests.e2e.nginx.stack import children
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -51,18 +52,6 @@ def test_a_remote_worker_that_dies_is_reported_lost_and_its_share_is_not_target_
     assert "LOST load worker(s)" in progress.line()
 
 
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == pid]
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def test_a_worker_starved_for_a_few_seconds_is_missing_not_lost(fake_server, make_plan):
     """SIGSTOP stands in for a busy machine starving a local worker past Locust's ~3 s heartbeat limit."""
     load = {"arrival": {"kind": "constant", "rate": "20/s"}, "workers": 2, "drain": "3s"}
@@ -71,7 +60,7 @@ def test_a_worker_starved_for_a_few_seconds_is_missing_not_lost(fake_server, mak
     try:
         while time.time() < plan.start_at + 1.0:
             time.sleep(0.05)
-        workers = _children(run.pid)
+        workers = children(run.pid)
         assert len(workers) == 2, workers
         os.kill(workers[1], signal.SIGSTOP)
         time.sleep(5.0)  # Locust calls it missing after ~3 s; brownout waits LOST_AFTER more before calling it lost
